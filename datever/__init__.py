@@ -1,0 +1,51 @@
+"""datever: Stripe-style date-versioned APIs.
+
+Service code is written against the newest shape; each breaking change is a
+dated module in ``changes/`` that says how old requests go up and new
+responses go down. The engine resolves a client's version, compiles the
+chain of transforms into one cached function and runs it on every payload.
+"""
+
+from datever.changes import Change, load_changes
+from datever.engine import Engine
+from datever.errors import ChangeError, DateverError, MigrationError, VersionError
+from datever.interpreter import reference_down, reference_up
+from datever.operations import (
+    Operation,
+    add,
+    collapse,
+    convert,
+    custom,
+    map_values,
+    move,
+    remove,
+    rename,
+)
+from datever.pipeline import Pipeline
+from datever.versions import Requested, Timeline, Version, parse_version
+
+__all__ = [
+    "Change",
+    "ChangeError",
+    "DateverError",
+    "Engine",
+    "MigrationError",
+    "Operation",
+    "Pipeline",
+    "Requested",
+    "Timeline",
+    "Version",
+    "VersionError",
+    "add",
+    "collapse",
+    "convert",
+    "custom",
+    "load_changes",
+    "map_values",
+    "move",
+    "parse_version",
+    "reference_down",
+    "reference_up",
+    "remove",
+    "rename",
+]

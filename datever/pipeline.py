@@ -1,0 +1,161 @@
+"""A compiled pipeline: generated per-resource functions and the walker that finds resources.
+
+The walker goes bottom-up through dicts and lists, finds resources by their
+discriminator and hands each to its resource's function. Barrier changes get
+a pass of their own, so the walk order matches the reference interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from datever.changes import Change, Direction
+from datever.compiler import LINE_ORIGINS, CompiledFunction, compile_resource, segments
+from datever.errors import MigrationError
+
+__all__ = ["Pipeline"]
+
+Walker = Callable[[Any, "str | None"], Any]
+
+
+class Pipeline:
+    """The compiled migration of one version in one direction.
+
+    ``passes`` lists, per walk over the payload, the compiled function of each
+    resource; most pipelines have one pass. ``source`` is the generated code.
+    """
+
+    def __init__(self, version_name: str, direction: Direction, pending: Sequence[Change],
+                 *, discriminator: str = "object", timeline: str = "default") -> None:
+        self.version = version_name
+        self.direction: Direction = direction
+        self.discriminator = discriminator
+        ordered = list(reversed(pending)) if direction == "down" else list(pending)
+        self.changes: tuple[Change, ...] = tuple(ordered)
+        label = f"{timeline} {version_name}"
+        self.passes: list[dict[str, CompiledFunction]] = []
+        for segment in segments(ordered, discriminator):
+            resources = dict.fromkeys(r for change in segment for r in change.resources)
+            compiled = {}
+            for resource in resources:
+                steps = [(step, change) for change in segment
+                         for step in change.steps(resource, direction)]
+                if steps:
+                    compiled[resource] = compile_resource(resource, direction, steps,
+                                                          label=label)
+            if compiled:
+                self.passes.append(compiled)
+        self._walkers = [_make_walker({r: f.function for r, f in table.items()}, discriminator)
+                         for table in self.passes]
+        names = {resource for table in self.passes for resource in table}
+        #: byte strings of which at least one must occur for the walk to matter
+        self.markers: tuple[bytes, ...] = tuple(
+            sorted(f'"{name}"'.encode() for name in names))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no step can touch any payload."""
+        return not self.passes
+
+    @property
+    def resources(self) -> list[str]:
+        """The resource types some step touches, sorted."""
+        return sorted({resource for table in self.passes for resource in table})
+
+    def functions(self) -> Iterable[CompiledFunction]:
+        """Every compiled function, in pass order."""
+        for table in self.passes:
+            yield from table.values()
+
+    @property
+    def source(self) -> str:
+        """The generated source of every function, in pass order."""
+        return "\n".join(function.source for function in self.functions())
+
+    def might_touch(self, data: bytes) -> bool:
+        """False when ``data`` cannot contain a resource this pipeline touches."""
+        return any(marker in data for marker in self.markers)
+
+    def run(self, payload: Any, resource: str | None = None) -> Any:
+        """Migrate ``payload`` in place (it must be a fresh object) and return it.
+
+        ``resource`` names the root object's resource type (request bodies);
+        otherwise resources are found by their discriminator.
+        """
+        for walk in self._walkers:
+            payload = walk(payload, resource)
+        return payload
+
+    def __repr__(self) -> str:
+        return (f"<Pipeline {self.direction} {self.version}: {len(self.changes)} changes, "
+                f"resources {self.resources}>")
+
+    def __rich_repr__(self) -> Iterable[tuple[str, object]]:
+        yield "version", self.version
+        yield "direction", self.direction
+        yield "changes", len(self.changes)
+        yield "resources", self.resources
+
+
+def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
+    get = table.get
+
+    def walk(node: Any, resource: str | None = None) -> Any:
+        kind = type(node)
+        if kind is dict:
+            for key, value in node.items():
+                kind = type(value)
+                if kind is dict or kind is list:
+                    try:
+                        result = walk(value)
+                    except MigrationError as exc:
+                        exc.path.insert(0, key)
+                        raise
+                    if result is not value:
+                        node[key] = result
+            if resource is None:
+                resource = node.get(discriminator)
+                if type(resource) is not str:
+                    return node
+            function = get(resource)
+            if function is None:
+                return node
+            try:
+                return function(node)
+            except Exception as exc:
+                raise _located(exc, resource) from exc
+        if kind is list:
+            for index, value in enumerate(node):
+                kind = type(value)
+                if kind is dict or kind is list:
+                    try:
+                        result = walk(value)
+                    except MigrationError as exc:
+                        exc.path.insert(0, index)
+                        raise
+                    if result is not value:
+                        node[index] = result
+            return node
+        if resource is not None:
+            raise MigrationError(f"expected an object for resource {resource!r}, "
+                                 f"got {type(node).__name__}", resource=resource)
+        return node
+
+    return walk
+
+
+def _located(exc: Exception, resource: str) -> MigrationError:
+    """A MigrationError naming the change whose generated line raised ``exc``."""
+    change: Change | None = None
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        origins = LINE_ORIGINS.get(tb.tb_frame.f_code.co_filename)
+        if origins is not None and tb.tb_lineno in origins:
+            change = origins[tb.tb_lineno][0]
+        tb = tb.tb_next
+    return MigrationError(
+        f"{type(exc).__name__}: {exc}", resource=resource,
+        change=change.id if change else None, release=change.label if change else None,
+    )
