@@ -21,7 +21,14 @@ from typing import Any
 
 from datever.changes import Change, Direction
 from datever.operations import (
-    Call, Collapse, Convert, Drop, Fill, MapValues, Move, Step,
+    Call,
+    Collapse,
+    Convert,
+    Drop,
+    Fill,
+    MapValues,
+    Move,
+    Step,
 )
 
 __all__ = ["CompiledFunction", "FusedStep", "compile_resource", "fuse", "segments"]
@@ -120,10 +127,10 @@ def fuse(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[Fu
                 out.append(item)
             elif not merged:
                 del out[index]
-                cancelled.append(FusedStep(earlier.step, earlier.origins + [change],
+                cancelled.append(FusedStep(earlier.step, [*earlier.origins, change],
                                            "cancelled"))
             else:
-                out[index] = FusedStep(merged[0], earlier.origins + [change], "fused")
+                out[index] = FusedStep(merged[0], [*earlier.origins, change], "fused")
             break
         else:
             out.append(item)

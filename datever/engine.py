@@ -90,7 +90,7 @@ class Engine:
         return self._run_json(pipeline, data, resource)
 
     def up_json(self, data: bytes, version: Version | str, *, resource: str) -> bytes:
-        """Migrate a JSON request body for ``resource`` (``"charge.create"``) up from ``version``."""
+        """Migrate a JSON request body for ``resource`` (``charge.create``) up from ``version``."""
         pipeline = self.pipeline(version, "up")
         if pipeline.is_empty:
             return data

@@ -106,6 +106,15 @@ def _get_parent(obj: Obj, path: Path, *, create: bool) -> Obj | None:
     return node
 
 
+def _prune(obj: Obj, path: Path) -> None:
+    """Remove the empty objects along ``path``, deepest first: moves create them as needed."""
+    for depth in range(len(path), 0, -1):
+        parent = _get_parent(obj, path[:depth], create=False)
+        if parent is None or parent.get(path[depth - 1]) != {}:
+            return
+        del parent[path[depth - 1]]
+
+
 @dataclass(frozen=True)
 class Move(Step):
     """Move the value at ``src`` to ``dst`` (a rename when both are one key)."""
@@ -118,6 +127,8 @@ class Move(Step):
         if parent is None or self.src[-1] not in parent:
             return obj
         value = parent.pop(self.src[-1])
+        if not parent and len(self.src) > 1:
+            _prune(obj, self.src[:-1])
         target = _get_parent(obj, self.dst, create=True)
         assert target is not None
         target[self.dst[-1]] = value
@@ -291,9 +302,10 @@ def rename(old: str, new: str) -> Operation:
 def move(old: str, new: str, *, reaches_nested: bool = False) -> Operation:
     """The value at dotted path ``old`` now lives at ``new`` (into or out of a nested object).
 
-    Intermediate objects are created as needed. Set ``reaches_nested`` when a
-    path goes into a nested *resource* (one with its own discriminator).
-    Lossless.
+    Intermediate objects are created as needed, and a nested object the move
+    leaves empty is removed, so an empty nested object counts as absent.
+    Set ``reaches_nested`` when a path goes into a nested *resource* (one with
+    its own discriminator). Lossless.
     """
     src = _check_path(old, "move: old")
     dst = _check_path(new, "move: new")
