@@ -120,14 +120,14 @@ class Change:
             self._steps[key] = cached
         return cached
 
-    def is_barrier(self, discriminator: str) -> bool:
-        """True when the change reaches into nested resources or the discriminator."""
-        for ops in self.resources.values():
-            for op in ops:
-                if discriminator in op.touches:
-                    return True
-                if any(step.barrier for step in op.up + op.down):
-                    return True
+    def is_barrier(self, discriminator: str, direction: Direction) -> bool:
+        """True when, in ``direction``, the change reaches into nested resources or
+        rewrites the discriminator: the compiler then gives it a walk of its own."""
+        for resource, ops in self.resources.items():
+            if any(discriminator in op.touches for op in ops):
+                return True
+            if any(step.barrier for step in self.steps(resource, direction)):
+                return True
         return False
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ property that only older versions have, and vice versa.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import linecache
 from collections.abc import Sequence
@@ -31,10 +32,11 @@ from datever.operations import (
     Step,
 )
 
-__all__ = ["CompiledFunction", "FusedStep", "compile_resource", "fuse", "segments"]
+__all__ = [
+    "CompiledFunction", "FusedStep", "Rebuild", "compile_resource", "fuse", "plan", "segments",
+]
 
 _SCALARS = (str, int, float, bool, type(None))
-_RUN = 3  # renames and drops in a row worth one dict rebuild
 _counter = itertools.count()
 #: generated filename -> {line number: (change, resource)}, for error reports
 LINE_ORIGINS: dict[str, dict[int, tuple[Change, str]]] = {}
@@ -63,11 +65,12 @@ class CompiledFunction:
     cancelled: list[FusedStep] = field(default_factory=list)
 
 
-def segments(changes: Sequence[Change], discriminator: str) -> list[list[Change]]:
+def segments(changes: Sequence[Change], discriminator: str,
+             direction: Direction) -> list[list[Change]]:
     """Split changes (in application order) at barriers, which run in a pass of their own."""
     result: list[list[Change]] = [[]]
     for change in changes:
-        if change.is_barrier(discriminator):
+        if change.is_barrier(discriminator, direction):
             result.extend(([change], []))
         else:
             result[-1].append(change)
@@ -75,65 +78,167 @@ def segments(changes: Sequence[Change], discriminator: str) -> list[list[Change]
 
 
 # -- fusion ----------------------------------------------------------------
+#
+# Between opaque steps (custom calls, computed fills, nested moves), the
+# compiler runs the steps symbolically: for every property name it keeps an
+# expression of where its final value comes from. A rename chain collapses
+# to one entry, a fill that a later drop discards disappears, value maps
+# stack up. The result is one dict rebuild for all renames and drops, then a
+# short block per property that still needs a value transform or a default.
+
+_GONE: tuple[Any, ...] = ("gone",)
+_SMALL = 3  # up to this many renames and drops are plain statements, not a rebuild
 
 
-def _single(step: Step) -> bool:
-    return type(step) is Move and len(step.src) == 1 and len(step.dst) == 1
+@dataclass(frozen=True)
+class Rebuild(Step):
+    """Rename and drop many top-level properties at once, keeping their order."""
+
+    renames: dict[str, str]
+    drops: frozenset[str]
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {self.renames.get(k, k): v for k, v in obj.items() if k not in self.drops}
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(self.renames) | frozenset(self.renames.values()) | self.drops
 
 
-def _opaque(step: Step) -> bool:
-    return not step.keys() or step.barrier
+def _simple(step: Step) -> bool:
+    if type(step) is Move:
+        return len(step.src) == 1 and len(step.dst) == 1
+    if type(step) is Fill:
+        return step.compute is None
+    return type(step) in (Drop, MapValues, Convert, Collapse)
 
 
-def _merge(first: Step, second: Step) -> list[Step] | None:
-    """Merge two steps on a shared property: None if they do not merge."""
-    if isinstance(first, Move) and _single(first):
-        if _single(second) and isinstance(second, Move) and second.src == first.dst:
-            return [] if first.src == second.dst else [Move(first.src, second.dst)]
-        if type(second) is Drop and second.key == first.dst[0]:
-            return [Drop(first.src[0])]
-    if type(first) is Fill and first.compute is None:
-        if type(second) is Drop and second.key == first.key:
-            return []
-        if _single(second) and isinstance(second, Move) and second.src[0] == first.key:
-            return [Fill(second.dst[0], first.default)]
-    if (type(first) is MapValues and type(second) is MapValues
-            and first.key == second.key):
-        table = dict(second.table)
-        table.update({old: second.table.get(new, new) for old, new in first.table.items()})
-        return [MapValues(first.key, table)]
-    return None
+def _base(expr: tuple[Any, ...]) -> str | None:
+    while expr[0] in ("fill", "map"):
+        expr = expr[1]
+    return expr[1] if expr[0] == "in" else None
+
+
+def _origins(expr: tuple[Any, ...]) -> list[Change]:
+    found: list[Change] = []
+    while expr[0] != "gone":
+        found[:0] = expr[-1]
+        if expr[0] not in ("fill", "map"):
+            break
+        expr = expr[1]
+    return found
+
+
+def plan(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[FusedStep]]:
+    """Fuse a run of simple steps; returns (steps to run, steps cancelled)."""
+    state: dict[str, tuple[Any, ...]] = {}
+    cancelled: list[FusedStep] = []
+    moves: dict[str, list[Change]] = {}
+
+    def origin(name: str) -> tuple[Any, ...]:
+        return state.get(name) or ("in", name, [])
+
+    for step, change in steps:
+        if type(step) is Move:
+            src, dst = step.src[0], step.dst[0]
+            expr = origin(src)
+            if expr is _GONE:
+                continue  # moving an absent property does nothing
+            if expr[0] == "in":
+                expr = ("in", expr[1], [*expr[2], change])
+            state[dst], state[src] = expr, _GONE
+        elif type(step) is Drop:
+            expr = origin(step.key)
+            if expr is not _GONE and expr[0] != "in":
+                cancelled.append(FusedStep(step, [*_origins(expr), change], "cancelled"))
+            elif expr[0] == "in":
+                moves.setdefault(expr[1], []).extend([*expr[2], change])
+            state[step.key] = _GONE
+        elif type(step) is Fill:
+            expr = origin(step.key)
+            state[step.key] = (("const", step, [change]) if expr is _GONE
+                               else ("fill", expr, step, [change]))
+        else:
+            (key,) = step.keys()
+            expr = origin(key)
+            if expr is not _GONE:
+                state[key] = ("map", expr, step, [change])
+
+    renames: dict[str, str] = {}
+    kept: set[str] = set()
+    for name, expr in state.items():
+        base = _base(expr)
+        if base is not None:
+            kept.add(base)
+            if base != name:
+                renames[base] = name
+                moves.setdefault(base, []).extend(expr[2] if expr[0] == "in" else [])
+    drops = frozenset(name for name in (set(state) | set(moves)) - kept)
+    out: list[FusedStep] = []
+    if renames or drops:
+        changes = list(dict.fromkeys(c for base in sorted(renames.keys() | drops)
+                                     for c in moves.get(base, [])))
+        note = f"{len(renames)} renames and {len(drops)} drops in one rebuild"
+        out.append(FusedStep(Rebuild(renames, drops), changes, note))
+    for name, expr in state.items():
+        out.extend(_value_steps(name, expr))
+    return out, cancelled
+
+
+def _value_steps(name: str, expr: tuple[Any, ...]) -> list[FusedStep]:
+    """The steps that give ``name`` its value once the rebuild has renamed it."""
+    if expr[0] in ("in", "gone"):
+        return []
+    if expr[0] == "const":
+        fill = expr[1]
+        return [FusedStep(Fill(name, fill.default), expr[2], "default")]
+    inner = _value_steps(name, expr[1])
+    step = expr[2]
+    if expr[0] == "fill":
+        return [*inner, FusedStep(Fill(name, step.default), expr[3])]
+    renamed: Step
+    if type(step) is MapValues:
+        renamed = MapValues(name, step.table)
+        if inner and type(inner[-1].step) is MapValues:
+            table = dict(step.table)
+            previous = inner.pop()
+            first = previous.step
+            assert isinstance(first, MapValues)
+            table.update({old: step.table.get(new, new) for old, new in first.table.items()})
+            return [*inner, FusedStep(MapValues(name, table), [*previous.origins, *expr[3]],
+                                      "fused")]
+    elif type(step) is Convert:
+        renamed = Convert(name, step.fn)
+    else:
+        renamed = Collapse(name)
+    return [*inner, FusedStep(renamed, expr[3])]
 
 
 def fuse(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[FusedStep]]:
-    """Fuse a resource's steps; returns (kept steps, cancelled steps)."""
+    """Fuse a resource's steps: simple runs are planned, opaque steps kept in place."""
     out: list[FusedStep] = []
     cancelled: list[FusedStep] = []
+    run: list[tuple[Step, Change]] = []
+    run_keys: set[str] = set()
+
+    def flush() -> None:
+        planned, dropped = plan(run)
+        out.extend(planned)
+        cancelled.extend(dropped)
+        run.clear()
+        run_keys.clear()
+
     for step, change in steps:
-        item = FusedStep(step, [change])
-        if _opaque(step):
-            out.append(item)
+        if _simple(step):
+            run.append((step, change))
+            run_keys.update(step.keys())
             continue
         keys = step.keys()
-        for index in range(len(out) - 1, -1, -1):
-            earlier = out[index]
-            if _opaque(earlier.step):
-                out.append(item)
-                break
-            if not keys & earlier.step.keys():
-                continue  # disjoint steps commute: look further back
-            merged = _merge(earlier.step, step)
-            if merged is None:
-                out.append(item)
-            elif not merged:
-                del out[index]
-                cancelled.append(FusedStep(earlier.step, [*earlier.origins, change],
-                                           "cancelled"))
-            else:
-                out[index] = FusedStep(merged[0], [*earlier.origins, change], "fused")
-            break
-        else:
-            out.append(item)
+        if run and (step.barrier or not keys or keys & run_keys):
+            flush()
+        # otherwise it commutes with the whole pending run: it runs first, planning goes on
+        out.append(FusedStep(step, [change]))
+    if run:
+        flush()
     return out, cancelled
 
 
@@ -168,13 +273,7 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
     origin = (fused.origins[0], resource)
     changes = ", ".join(change.id for change in fused.origins)
     src.emit(f"    # {changes}{' (' + fused.note + ')' if fused.note else ''}")
-    if isinstance(step, Move) and _single(step):
-        key, new = repr(step.src[0]), repr(step.dst[0])
-        src.emit(f"    if {key} in d:", origin)
-        src.emit(f"        d[{new}] = d.pop({key})", origin)
-    elif type(step) is Drop:
-        src.emit(f"    d.pop({step.key!r}, None)", origin)
-    elif type(step) is Fill:
+    if type(step) is Fill:
         key = repr(step.key)
         if step.compute is not None:
             value = f"{src.bind(step.compute, 'compute')}(d)"
@@ -182,8 +281,11 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
             value = repr(step.default)
         else:
             value = f"_deepcopy({src.bind(step.default, 'default')})"
-        src.emit(f"    if {key} not in d:", origin)
-        src.emit(f"        d[{key}] = {value}", origin)
+        if fused.note == "default":
+            src.emit(f"    d[{key}] = {value}", origin)
+        else:
+            src.emit(f"    if {key} not in d:", origin)
+            src.emit(f"        d[{key}] = {value}", origin)
     elif type(step) is MapValues:
         key, table = repr(step.key), src.bind(dict(step.table), "table")
         src.emit(f"    if {key} in d:", origin)
@@ -198,40 +300,63 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
         src.emit(f"    _v = d.get({key})", origin)
         src.emit("    if type(_v) is dict:", origin)
         src.emit(f"        d[{key}] = _v['id']", origin)
-    else:  # custom calls, nested moves, expansions: the step applies itself
+    elif type(step) is Move and len(step.src) <= 2 and len(step.dst) <= 2:
+        _emit_nested_move(src, step, origin)
+    else:  # custom calls, deep moves, expansions: the step applies itself
         hint = "custom" if type(step) is Call else "step"
         src.emit(f"    d = {src.bind(step.apply, hint)}(d)", origin)
 
 
-def _rename_run(steps: list[FusedStep], start: int) -> int:
-    """How many steps from ``start`` form a run one dict rebuild can do at once."""
-    written: set[str] = set()
-    end = start
-    while end < len(steps):
-        step = steps[end].step
-        if _single(step) and isinstance(step, Move):
-            read, write = step.src[0], step.dst[0]
-        elif type(step) is Drop:
-            read, write = step.key, ""
-        else:
-            break
-        if read in written or (write and write in written):
-            break
-        written.add(write or read)
-        end += 1
-    return end - start
+def _emit_nested_move(src: _Source, step: Move, origin: tuple[Change, str]) -> None:
+    """A move into or out of a nested object, inlined (same semantics as Move.apply)."""
+    if len(step.src) == 1:
+        key = repr(step.src[0])
+        src.emit(f"    if {key} in d:", origin)
+        src.emit(f"        _v = d.pop({key})", origin)
+    else:
+        outer, inner = repr(step.src[0]), repr(step.src[1])
+        src.emit(f"    _p = d.get({outer})", origin)
+        src.emit("    if _p is not None and type(_p) is not dict:", origin)
+        src.emit(f"        _not_object({outer}, _p)", origin)
+        src.emit(f"    if _p is not None and {inner} in _p:", origin)
+        src.emit(f"        _v = _p.pop({inner})", origin)
+        src.emit("        if not _p:", origin)
+        src.emit(f"            del d[{outer}]", origin)
+    if len(step.dst) == 1:
+        src.emit(f"        d[{step.dst[0]!r}] = _v", origin)
+        return
+    outer, inner = repr(step.dst[0]), repr(step.dst[1])
+    src.emit(f"        _t = d.get({outer})", origin)
+    src.emit("        if _t is None:", origin)
+    src.emit(f"            _t = d[{outer}] = {{}}", origin)
+    src.emit("        elif type(_t) is not dict:", origin)
+    src.emit(f"            _not_object({outer}, _t)", origin)
+    src.emit(f"        _t[{inner}] = _v", origin)
 
 
-def _emit_rebuild(src: _Source, run: list[FusedStep], resource: str) -> None:
-    renames = {s.step.src[0]: s.step.dst[0] for s in run if isinstance(s.step, Move)}
-    drops = frozenset(s.step.key for s in run if type(s.step) is Drop)
-    touched = src.bind(frozenset(renames) | drops, "keys")
-    changes = ", ".join(dict.fromkeys(c.id for s in run for c in s.origins))
-    src.emit(f"    # {changes} ({len(renames)} renames, {len(drops)} drops in one rebuild)")
-    origin = (run[0].origins[0], resource)
+def _not_object(key: str, value: Any) -> None:
+    raise TypeError(f"expected an object at {key!r}, found {type(value).__name__}")
+
+
+def _emit_rebuild(src: _Source, fused: FusedStep, resource: str) -> None:
+    step = fused.step
+    assert isinstance(step, Rebuild)
+    changes = ", ".join(change.id for change in fused.origins)
+    origin = (fused.origins[0], resource) if fused.origins else None
+    chained = set(step.renames) & (set(step.renames.values()) | step.drops)
+    if len(step.renames) + len(step.drops) <= _SMALL and not chained:
+        # a few independent renames and drops: plain statements beat a rebuild
+        src.emit(f"    # {changes}{' (fused)' if len(fused.origins) > 1 else ''}")
+        for key in sorted(step.drops):
+            src.emit(f"    d.pop({key!r}, None)", origin)
+        for old, new in step.renames.items():
+            src.emit(f"    if {old!r} in d:", origin)
+            src.emit(f"        d[{new!r}] = d.pop({old!r})", origin)
+        return
+    src.emit(f"    # {changes} ({fused.note})")
+    touched = src.bind(frozenset(step.renames) | step.drops, "keys")
+    names, gone = src.bind(step.renames, "names"), src.bind(step.drops, "drops")
     src.emit(f"    if not {touched}.isdisjoint(d):", origin)
-    names = src.bind(renames, "names")
-    gone = src.bind(drops, "drops")
     src.emit(f"        d = {{{names}.get(k, k): v for k, v in d.items() if k not in {gone}}}",
              origin)
 
@@ -241,18 +366,15 @@ def compile_resource(resource: str, direction: Direction,
     """Fuse and compile one resource's steps into a function ``f(obj) -> obj``."""
     fused, cancelled = fuse(steps)
     src = _Source()
-    src.globals["_deepcopy"] = __import__("copy").deepcopy
+    src.globals["_deepcopy"] = copy.deepcopy
+    src.globals["_not_object"] = _not_object
     name = f"{direction}_{''.join(c if c.isalnum() else '_' for c in resource)}"
     src.emit(f"def {name}(d):")
-    index = 0
-    while index < len(fused):
-        run = _rename_run(fused, index)
-        if run >= _RUN:
-            _emit_rebuild(src, fused[index:index + run], resource)
-            index += run
+    for item in fused:
+        if type(item.step) is Rebuild:
+            _emit_rebuild(src, item, resource)
         else:
-            _emit_step(src, fused[index], resource)
-            index += 1
+            _emit_step(src, item, resource)
     src.emit("    return d")
     source = "\n".join(src.lines) + "\n"
     filename = f"<datever {label} {direction} {resource} #{next(_counter)}>"

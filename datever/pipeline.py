@@ -36,7 +36,7 @@ class Pipeline:
         self.changes: tuple[Change, ...] = tuple(ordered)
         label = f"{timeline} {version_name}"
         self.passes: list[dict[str, CompiledFunction]] = []
-        for segment in segments(ordered, discriminator):
+        for segment in segments(ordered, discriminator, direction):
             resources = dict.fromkeys(r for change in segment for r in change.resources)
             compiled = {}
             for resource in resources:
