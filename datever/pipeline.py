@@ -100,47 +100,65 @@ class Pipeline:
 
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
+    """A bottom-up walk that hands every resource in ``table`` to its function."""
     get = table.get
+
+    def walk_dict(node: dict[str, Any], resource: str | None = None) -> Any:
+        for key, value in node.items():
+            kind = type(value)
+            if kind is dict:
+                try:
+                    result = walk_dict(value)
+                except MigrationError as exc:
+                    exc.path.insert(0, key)
+                    raise
+                if result is not value:
+                    node[key] = result
+            elif kind is list:
+                try:
+                    walk_list(value)
+                except MigrationError as exc:
+                    exc.path.insert(0, key)
+                    raise
+        if resource is None:
+            resource = node.get(discriminator)
+            if type(resource) is not str:
+                return node
+        function = get(resource)
+        if function is None:
+            return node
+        try:
+            return function(node)
+        except Exception as exc:
+            raise _located(exc, resource) from exc
+
+    def walk_list(node: list[Any]) -> None:
+        for index, value in enumerate(node):
+            kind = type(value)
+            if kind is dict:
+                try:
+                    result = walk_dict(value)
+                except MigrationError as exc:
+                    exc.path.insert(0, index)
+                    raise
+                if result is not value:
+                    node[index] = result
+            elif kind is list:
+                try:
+                    walk_list(value)
+                except MigrationError as exc:
+                    exc.path.insert(0, index)
+                    raise
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
         if kind is dict:
-            for key, value in node.items():
-                kind = type(value)
-                if kind is dict or kind is list:
-                    try:
-                        result = walk(value)
-                    except MigrationError as exc:
-                        exc.path.insert(0, key)
-                        raise
-                    if result is not value:
-                        node[key] = result
-            if resource is None:
-                resource = node.get(discriminator)
-                if type(resource) is not str:
-                    return node
-            function = get(resource)
-            if function is None:
-                return node
-            try:
-                return function(node)
-            except Exception as exc:
-                raise _located(exc, resource) from exc
-        if kind is list:
-            for index, value in enumerate(node):
-                kind = type(value)
-                if kind is dict or kind is list:
-                    try:
-                        result = walk(value)
-                    except MigrationError as exc:
-                        exc.path.insert(0, index)
-                        raise
-                    if result is not value:
-                        node[index] = result
-            return node
+            return walk_dict(node, resource)
         if resource is not None:
             raise MigrationError(f"expected an object for resource {resource!r}, "
                                  f"got {type(node).__name__}", resource=resource)
+        if kind is list:
+            walk_list(node)
         return node
 
     return walk
