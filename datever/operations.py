@@ -41,11 +41,16 @@ _SCALARS = (str, int, float, bool, type(None))
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name:
         raise ChangeError(f"{what} must be a non-empty property name, got {name!r}")
+    if "." in name:
+        raise ChangeError(f"{what} {name!r} is a path; this operation works on one "
+                          "property of the resource: use move() to reach nested objects")
     return name
 
 
 def _check_path(path: object, what: str) -> Path:
-    text = _check_name(path, what)
+    if not isinstance(path, str) or not path:
+        raise ChangeError(f"{what} must be a non-empty dotted path, got {path!r}")
+    text = path
     parts = tuple(text.split("."))
     if any(not part for part in parts):
         raise ChangeError(f"{what} {text!r} has an empty segment")
@@ -195,7 +200,7 @@ class MapValues(Step):
 
 @dataclass(frozen=True)
 class Convert(Step):
-    """Replace a present property's value by ``fn(value)``."""
+    """Replace a present property's value by ``fn(value)`` (``null`` included)."""
 
     key: str
     fn: ValueFn
@@ -328,10 +333,12 @@ class _NestedMove(Move):
     barrier = True
 
 
-def add(prop: str, default: Any = None, *, compute: ValueFn | None = None) -> Operation:
+def add(prop: str, default: Any = None, *, compute: ValueFn | None = None,
+        reaches_nested: bool = False) -> Operation:
     """The property ``prop`` is new: down removes it, up fills ``default`` or ``compute(obj)``.
 
-    Lossy: down throws the value away.
+    Lossy: down throws the value away. Set ``reaches_nested`` when ``compute``
+    reads nested resources or returns one.
     """
     _check_name(prop, "add: property")
     if compute is not None:
@@ -341,15 +348,17 @@ def add(prop: str, default: Any = None, *, compute: ValueFn | None = None) -> Op
     how = "a computed value" if compute is not None else repr(default)
     return Operation(
         "add", f"add {prop!r} (older versions omit it; requests get {how})",
-        down=(Drop(prop),), up=(Fill(prop, default, compute),),
+        down=(Drop(prop),), up=(Fill(prop, default, compute, reaches_nested),),
         lossless=False, touches=frozenset((prop,)),
     )
 
 
-def remove(prop: str, default: Any = None, *, compute: ValueFn | None = None) -> Operation:
+def remove(prop: str, default: Any = None, *, compute: ValueFn | None = None,
+        reaches_nested: bool = False) -> Operation:
     """The property ``prop`` is gone: down restores ``compute(obj)`` or ``default``, up drops it.
 
-    Lossless: the new shape never carries ``prop``.
+    Lossless: the new shape never carries ``prop``. Set ``reaches_nested`` when
+    ``compute`` reads nested resources or returns one.
     """
     _check_name(prop, "remove: property")
     if compute is not None:
@@ -359,7 +368,7 @@ def remove(prop: str, default: Any = None, *, compute: ValueFn | None = None) ->
     how = "a computed value" if compute is not None else repr(default)
     return Operation(
         "remove", f"remove {prop!r} (older versions get {how})",
-        down=(Fill(prop, default, compute),), up=(Drop(prop),),
+        down=(Fill(prop, default, compute, reaches_nested),), up=(Drop(prop),),
         lossless=True, touches=frozenset((prop,)),
     )
 
@@ -390,7 +399,8 @@ def convert(prop: str, *, down: ValueFn, up: ValueFn, lossless: bool = True,
             description: str | None = None) -> Operation:
     """The value of ``prop`` changed type: ``down(new_value)`` and ``up(old_value)`` convert it.
 
-    Declare ``lossless=False`` unless ``up(down(v)) == v`` for every value.
+    The functions see every present value, ``None`` included. Declare
+    ``lossless=False`` unless ``up(down(v)) == v`` for every value.
     """
     _check_name(prop, "convert: property")
     _check_callable(down, "convert: down")

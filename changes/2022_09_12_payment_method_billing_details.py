@@ -1,0 +1,26 @@
+"""A payment method's billing contact is grouped in `billing_details`.
+
+`billing_email` and `billing_name` become `billing_details.email` and
+`billing_details.name`, in payment methods and in their creation requests,
+the same object wallets such as Apple Pay hand over. Older versions still
+see and send the flat properties.
+"""
+
+from datever import Change, Operation, add, move
+
+
+def _billing_details() -> list[Operation]:
+    return [
+        add("billing_details", {}),
+        move("billing_email", "billing_details.email"),
+        move("billing_name", "billing_details.name"),
+    ]
+
+
+change = Change(
+    released="2022-09-12",
+    resources={
+        "payment_method": _billing_details(),
+        "payment_method.create": _billing_details(),
+    },
+)
