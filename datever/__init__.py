@@ -21,6 +21,7 @@ from datever.operations import (
     remove,
     rename,
 )
+from datever.pins import MemoryPinStore, Pin, PinError, PinStore, SQLitePinStore, dated_order
 from datever.pipeline import Pipeline
 from datever.versions import Requested, Timeline, Version, parse_version
 
@@ -29,10 +30,15 @@ __all__ = [
     "ChangeError",
     "DateverError",
     "Engine",
+    "MemoryPinStore",
     "MigrationError",
     "Operation",
+    "Pin",
+    "PinError",
+    "PinStore",
     "Pipeline",
     "Requested",
+    "SQLitePinStore",
     "Timeline",
     "Version",
     "VersionError",
@@ -40,6 +46,7 @@ __all__ = [
     "collapse",
     "convert",
     "custom",
+    "dated_order",
     "load_changes",
     "map_values",
     "move",

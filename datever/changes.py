@@ -25,8 +25,8 @@ Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
 
 _STAGE_RANK = {"released": 0, "beta": 1, "experimental": 2}
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_FILE_DATE = re.compile(r"^(\d{4})_(\d{2})_(\d{2})_")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_FILE_DATE = re.compile(r"([0-9]{4})_([0-9]{2})_([0-9]{2})_")
 _OPERATION_NAMES = "rename, move, add, remove, map_values, convert, collapse, custom"
 
 
@@ -34,7 +34,7 @@ def parse_release_date(text: str) -> dt.date:
     """A strict ``YYYY-MM-DD`` calendar date, or ChangeError."""
     import pendulum
 
-    match = _DATE.match(text)
+    match = _DATE.fullmatch(text)
     if not match:
         raise ChangeError(f"released={text!r} is not a date; write it as YYYY-MM-DD")
     try:
@@ -189,8 +189,10 @@ def _load_module(path: Path, package: str) -> Change:
     try:
         spec.loader.exec_module(module)
     except ChangeError as exc:
+        del sys.modules[name]
         raise exc.in_file(str(path)) from None
     except Exception as exc:
+        del sys.modules[name]
         raise ChangeError(f"importing it raised {type(exc).__name__}: {exc}",
                           file=str(path)) from exc
     found = [value for value in vars(module).values() if isinstance(value, Change)]

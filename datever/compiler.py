@@ -7,8 +7,9 @@ source, the attrs way: bound objects under stable mangled names, the source
 registered in ``linecache`` under a unique ``<datever ...>`` filename, one
 ``compile`` per function.
 
-Fusion assumes *well-formed* payloads: a head-shaped payload carries no
-property that only older versions have, and vice versa.
+Fusion assumes *well-formed* payloads: a head-shaped response carries no
+property that only older versions have. Only down pipelines are fused that
+way; up pipelines (requests, written by clients) run their steps as declared.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import copy
 import itertools
 import linecache
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +40,8 @@ __all__ = [
 
 _SCALARS = (str, int, float, bool, type(None))
 _counter = itertools.count()
-#: generated filename -> {line number: (change, resource)}, for error reports
-LINE_ORIGINS: dict[str, dict[int, tuple[Change, str]]] = {}
+#: generated filename -> its function, for error reports; entries go with the function
+COMPILED: weakref.WeakValueDictionary[str, CompiledFunction] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -63,6 +65,8 @@ class CompiledFunction:
     function: Any
     steps: list[FusedStep]
     cancelled: list[FusedStep] = field(default_factory=list)
+    #: line number of the generated source -> the change its code comes from
+    lines: dict[int, Change] = field(default_factory=dict)
 
 
 def segments(changes: Sequence[Change], discriminator: str,
@@ -137,21 +141,28 @@ def plan(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[Fu
     def origin(name: str) -> tuple[Any, ...]:
         return state.get(name) or ("in", name, [])
 
+    consumed: set[str] = set()  # input properties moved or dropped from where they were
     for step, change in steps:
         if type(step) is Move:
             src, dst = step.src[0], step.dst[0]
             expr = origin(src)
             if expr is _GONE:
                 continue  # moving an absent property does nothing
+            base = _base(expr)
+            if base is not None:
+                consumed.add(base)
             if expr[0] == "in":
                 expr = ("in", expr[1], [*expr[2], change])
             state[dst], state[src] = expr, _GONE
         elif type(step) is Drop:
             expr = origin(step.key)
-            if expr is not _GONE and expr[0] != "in":
-                cancelled.append(FusedStep(step, [*_origins(expr), change], "cancelled"))
-            elif expr[0] == "in":
-                moves.setdefault(expr[1], []).extend([*expr[2], change])
+            if expr is not _GONE:
+                base = _base(expr)
+                if base is not None:
+                    consumed.add(base)
+                    moves.setdefault(base, []).extend([*_origins(expr), change])
+                if expr[0] != "in":
+                    cancelled.append(FusedStep(step, [*_origins(expr), change], "cancelled"))
             state[step.key] = _GONE
         elif type(step) is Fill:
             expr = origin(step.key)
@@ -172,12 +183,13 @@ def plan(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[Fu
             if base != name:
                 renames[base] = name
                 moves.setdefault(base, []).extend(expr[2] if expr[0] == "in" else [])
-    drops = frozenset(name for name in (set(state) | set(moves)) - kept)
+    drops = frozenset(consumed - kept)
     out: list[FusedStep] = []
     if renames or drops:
         changes = list(dict.fromkeys(c for base in sorted(renames.keys() | drops)
                                      for c in moves.get(base, [])))
-        note = f"{len(renames)} renames and {len(drops)} drops in one rebuild"
+        note = (f"{len(renames)} rename{'s' * (len(renames) != 1)} and {len(drops)} "
+                f"drop{'s' * (len(drops) != 1)} in one rebuild")
         out.append(FusedStep(Rebuild(renames, drops), changes, note))
     for name, expr in state.items():
         out.extend(_value_steps(name, expr))
@@ -203,7 +215,9 @@ def _value_steps(name: str, expr: tuple[Any, ...]) -> list[FusedStep]:
             previous = inner.pop()
             first = previous.step
             assert isinstance(first, MapValues)
-            table.update({old: step.table.get(new, new) for old, new in first.table.items()})
+            second = MapValues(name, step.table)
+            table.update({old: second.apply({name: new})[name]
+                          for old, new in first.table.items()})
             return [*inner, FusedStep(MapValues(name, table), [*previous.origins, *expr[3]],
                                       "fused")]
     elif type(step) is Convert:
@@ -213,8 +227,15 @@ def _value_steps(name: str, expr: tuple[Any, ...]) -> list[FusedStep]:
     return [*inner, FusedStep(renamed, expr[3])]
 
 
-def fuse(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[FusedStep]]:
-    """Fuse a resource's steps: simple runs are planned, opaque steps kept in place."""
+def fuse(steps: Sequence[tuple[Step, Change]], *, planned: bool = True,
+         ) -> tuple[list[FusedStep], list[FusedStep]]:
+    """Fuse a resource's steps: simple runs are planned, opaque steps kept in place.
+
+    With ``planned=False`` every step is kept as it is: exact on any input,
+    which is what request bodies (written by clients) need.
+    """
+    if not planned:
+        return [FusedStep(step, [change]) for step, change in steps], []
     out: list[FusedStep] = []
     cancelled: list[FusedStep] = []
     run: list[tuple[Step, Change]] = []
@@ -273,7 +294,13 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
     origin = (fused.origins[0], resource)
     changes = ", ".join(change.id for change in fused.origins)
     src.emit(f"    # {changes}{' (' + fused.note + ')' if fused.note else ''}")
-    if type(step) is Fill:
+    if type(step) is Move and len(step.src) == 1 and len(step.dst) == 1:
+        key, new = repr(step.src[0]), repr(step.dst[0])
+        src.emit(f"    if {key} in d:", origin)
+        src.emit(f"        d[{new}] = d.pop({key})", origin)
+    elif type(step) is Drop:
+        src.emit(f"    d.pop({step.key!r}, None)", origin)
+    elif type(step) is Fill:
         key = repr(step.key)
         if step.compute is not None:
             value = f"{src.bind(step.compute, 'compute')}(d)"
@@ -287,10 +314,15 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
             src.emit(f"    if {key} not in d:", origin)
             src.emit(f"        d[{key}] = {value}", origin)
     elif type(step) is MapValues:
-        key, table = repr(step.key), src.bind(dict(step.table), "table")
+        key, typed = repr(step.key), step.typed
         src.emit(f"    if {key} in d:", origin)
         src.emit(f"        _v = d[{key}]", origin)
-        src.emit(f"        d[{key}] = {table}.get(_v, _v)", origin)
+        if typed is None:
+            table = src.bind(dict(step.table), "table")
+            src.emit(f"        d[{key}] = {table}.get(_v, _v)", origin)
+        else:  # non-string keys: True, 1 and 1.0 are different JSON values
+            table = src.bind(typed, "table")
+            src.emit(f"        d[{key}] = {table}.get((_v.__class__, _v), _v)", origin)
     elif type(step) is Convert:
         key, fn = repr(step.key), src.bind(step.fn, "convert")
         src.emit(f"    if {key} in d:", origin)
@@ -341,7 +373,7 @@ def _not_object(key: str, value: Any) -> None:
 def _emit_rebuild(src: _Source, fused: FusedStep, resource: str) -> None:
     step = fused.step
     assert isinstance(step, Rebuild)
-    changes = ", ".join(change.id for change in fused.origins)
+    changes = ", ".join(change.id for change in fused.origins) or "renames"
     origin = (fused.origins[0], resource) if fused.origins else None
     chained = set(step.renames) & (set(step.renames.values()) | step.drops)
     if len(step.renames) + len(step.drops) <= _SMALL and not chained:
@@ -363,8 +395,12 @@ def _emit_rebuild(src: _Source, fused: FusedStep, resource: str) -> None:
 
 def compile_resource(resource: str, direction: Direction,
                      steps: Sequence[tuple[Step, Change]], *, label: str) -> CompiledFunction:
-    """Fuse and compile one resource's steps into a function ``f(obj) -> obj``."""
-    fused, cancelled = fuse(steps)
+    """Fuse and compile one resource's steps into a function ``f(obj) -> obj``.
+
+    Down steps are planned (responses are rendered by the service, at the
+    head shape); up steps run as declared, since clients send what they like.
+    """
+    fused, cancelled = fuse(steps, planned=direction == "down")
     src = _Source()
     src.globals["_deepcopy"] = copy.deepcopy
     src.globals["_not_object"] = _not_object
@@ -381,6 +417,10 @@ def compile_resource(resource: str, direction: Direction,
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(src.globals)
     exec(compile(source, filename, "exec"), namespace)
-    LINE_ORIGINS[filename] = src.origins
-    return CompiledFunction(resource, direction, filename, source, namespace[name],
-                            fused, cancelled)
+    compiled = CompiledFunction(resource, direction, filename, source, namespace[name], fused,
+                                cancelled, {line: origin[0] for line, origin in
+                                            src.origins.items()})
+    COMPILED[filename] = compiled
+    # the source stays readable for tracebacks as long as the function lives
+    weakref.finalize(compiled, linecache.cache.pop, filename, None)
+    return compiled

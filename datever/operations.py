@@ -188,10 +188,25 @@ class MapValues(Step):
     key: str
     table: Mapping[Hashable, Any]
 
+    @property
+    def typed(self) -> dict[tuple[type, Hashable], Any] | None:
+        """The table keyed by (type, value) when it has non-string keys, else None.
+
+        Python holds ``True == 1 == 1.0``; JSON does not, so such tables are
+        looked up by type and value.
+        """
+        if all(type(key) is str for key in self.table):
+            return None
+        return {(type(key), key): value for key, value in self.table.items()}
+
     def apply(self, obj: Obj) -> Obj:
         if self.key in obj:
             value = obj[self.key]
-            obj[self.key] = self.table.get(value, value)
+            typed = self.typed
+            if typed is None:
+                obj[self.key] = self.table.get(value, value)
+            else:
+                obj[self.key] = typed.get((type(value), value), value)
         return obj
 
     def keys(self) -> frozenset[str]:
@@ -385,7 +400,7 @@ def map_values(prop: str, mapping: Mapping[Any, Any]) -> Operation:
         if not isinstance(key, _SCALARS) or not isinstance(value, _SCALARS):
             raise ChangeError(f"map_values: {key!r} -> {value!r}: values must be JSON scalars")
     inverse = {new: old for old, new in mapping.items()}
-    if len(inverse) != len(mapping):
+    if len({(type(new), new) for new in mapping.values()}) != len(mapping):
         raise ChangeError(f"map_values: mapping {dict(mapping)!r} is not one-to-one")
     pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in mapping.items())
     return Operation(

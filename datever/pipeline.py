@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from datever.changes import Change, Direction
-from datever.compiler import LINE_ORIGINS, CompiledFunction, compile_resource, segments
+from datever.compiler import COMPILED, CompiledFunction, compile_resource, segments
 from datever.errors import MigrationError
 
 __all__ = ["Pipeline"]
@@ -75,8 +75,12 @@ class Pipeline:
         return "\n".join(function.source for function in self.functions())
 
     def might_touch(self, data: bytes) -> bool:
-        """False when ``data`` cannot contain a resource this pipeline touches."""
-        return any(marker in data for marker in self.markers)
+        """False when ``data`` cannot contain a resource this pipeline touches.
+
+        A string escape (``\\u0063harge``) could hide a type name, so data with
+        one is always walked.
+        """
+        return any(marker in data for marker in self.markers) or b"\\u" in data
 
     def run(self, payload: Any, resource: str | None = None) -> Any:
         """Migrate ``payload`` in place (it must be a fresh object) and return it.
@@ -169,9 +173,9 @@ def _located(exc: Exception, resource: str) -> MigrationError:
     change: Change | None = None
     tb: TracebackType | None = exc.__traceback__
     while tb is not None:
-        origins = LINE_ORIGINS.get(tb.tb_frame.f_code.co_filename)
-        if origins is not None and tb.tb_lineno in origins:
-            change = origins[tb.tb_lineno][0]
+        compiled = COMPILED.get(tb.tb_frame.f_code.co_filename)
+        if compiled is not None and tb.tb_lineno in compiled.lines:
+            change = compiled.lines[tb.tb_lineno]
         tb = tb.tb_next
     return MigrationError(
         f"{type(exc).__name__}: {exc}", resource=resource,

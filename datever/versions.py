@@ -22,7 +22,7 @@ __all__ = ["Requested", "Timeline", "Version", "parse_version"]
 
 Channel = Literal["stable", "initial", "experimental"]
 
-_DATED = re.compile(r"^v?(\d{4})-(\d{2})-(\d{2})$")
+_DATED = re.compile(r"v?([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _INITIAL = ("v1", "1")
 _HEAD = "X"
 
@@ -44,7 +44,7 @@ def parse_version(text: str) -> Requested:
         return Requested(text, "head")
     if text in _INITIAL:
         return Requested(text, "initial")
-    match = _DATED.match(text)
+    match = _DATED.fullmatch(text)
     if not match:
         raise VersionError(text, f"{text!r} is not a version")
     try:
@@ -57,6 +57,13 @@ def parse_version(text: str) -> Requested:
 def utc_today() -> dt.date:
     """Today's date in UTC."""
     return pendulum.now("UTC").date()
+
+
+def _as_date(value: dt.date) -> dt.date:
+    """A date, from a date or a datetime (taken in UTC when it is aware)."""
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    return value
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -143,12 +150,21 @@ class Timeline:
 
     def resolve(self, text: str, *, today: dt.date | None = None) -> Version:
         """Resolve a version string to a :class:`Version`, or raise VersionError."""
-        day = today or utc_today()
+        if not isinstance(text, str):
+            raise VersionError(repr(text), f"a version is a string, got {type(text).__name__}")
+        day = _as_date(today) if today is not None else utc_today()
         key = (text, day.isoformat())
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        version = self._resolve(parse_version(text), day)
+        if text == self.initial:
+            requested = Requested(text, "initial")
+        else:
+            requested = parse_version(text)
+            if requested.kind == "initial" and self.initial not in _INITIAL:
+                raise VersionError(text, f"{text!r} is not a version of this timeline; its "
+                                   f"initial version is {self.initial!r}")
+        version = self._resolve(requested, day)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = version

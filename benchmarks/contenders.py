@@ -1,0 +1,204 @@
+"""The contenders and the one harness that times them all the same way.
+
+Every contender is a callable timed by :func:`measure`: calibrate a number of
+calls that fills a round, run several interleaved rounds with the garbage
+collector off, report the median time per call. Before anything is timed,
+:func:`check_same` proves the compiled pipeline and the reference interpreter
+agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+import datever
+
+_DECODER = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
+
+
+class BenchmarkError(AssertionError):
+    """A contender gave a wrong answer: the numbers would mean nothing."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to measure: ``rounds`` rounds of at least ``round_ns`` nanoseconds each."""
+
+    rounds: int
+    round_ns: int
+    #: rounds of the start-up scenario, each of which loads 1000 modules twice
+    startup_rounds: int
+
+    @classmethod
+    def full(cls) -> Settings:
+        return cls(rounds=15, round_ns=40_000_000, startup_rounds=5)
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(rounds=3, round_ns=3_000_000, startup_rounds=1)
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One way to do the job. ``role`` is ``floor``, ``baseline`` or ``candidate``.
+
+    ``setup``, when given, makes one fresh argument per call outside the
+    timed loop (for functions that consume their input).
+    """
+
+    name: str
+    run: Callable[..., Any]
+    role: str = "candidate"
+    setup: Callable[[], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The timings of one contender, in nanoseconds per call."""
+
+    name: str
+    role: str
+    median_ns: float
+    min_ns: float
+    max_ns: float
+    rounds: int
+    calls_per_round: int
+
+
+def _round(contender: Contender, calls: int) -> int:
+    run = contender.run
+    if contender.setup is None:
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            run()
+        return time.perf_counter_ns() - start
+    args = [contender.setup() for _ in range(calls)]
+    start = time.perf_counter_ns()
+    for arg in args:
+        run(arg)
+    return time.perf_counter_ns() - start
+
+
+def _calibrate(contender: Contender, settings: Settings) -> int:
+    """How many calls fill one round, as timeit.autorange finds it."""
+    calls = 1
+    while True:
+        elapsed = _round(contender, calls)
+        if elapsed >= settings.round_ns or calls >= 1 << 24:
+            return calls
+        calls = max(calls * 2, int(calls * settings.round_ns / max(elapsed, 1) * 1.1))
+
+
+def measure(entries: list[Contender], settings: Settings) -> list[Measurement]:
+    """Median time per call of each contender over ``settings.rounds`` rounds.
+
+    Rounds are interleaved (one round of each contender in turn), so that a
+    machine that gets busier or quieter during the run skews every contender
+    alike and the ratios between them stay meaningful.
+    """
+    calls = [_calibrate(entry, settings) for entry in entries]
+    per_call: list[list[float]] = [[] for _ in entries]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(settings.rounds):
+            for entry, count, times in zip(entries, calls, per_call, strict=True):
+                times.append(_round(entry, count) / count)
+    finally:
+        if enabled:
+            gc.enable()
+    return [Measurement(entry.name, entry.role, statistics.median(times), min(times),
+                        max(times), settings.rounds, count)
+            for entry, count, times in zip(entries, calls, per_call, strict=True)]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def harness_baseline(data: bytes) -> Contender:
+    """A call that does nothing: what the harness itself costs per call."""
+    return Contender("harness: a call that returns its argument", functools.partial(
+        _identity, data), role="baseline")
+
+
+# -- the three ways to migrate bytes -----------------------------------------
+
+
+def compiled(engine: datever.Engine, data: bytes, version: datever.Version) -> Contender:
+    """datever's compiled pipeline, bytes to bytes."""
+    return Contender("datever compiled: engine.down_json", functools.partial(
+        engine.down_json, data, version))
+
+
+def reference(data: bytes, version: datever.Version) -> Contender:
+    """The reference interpreter between msgspec's module-level decode and encode."""
+    decode, encode = msgspec.json.decode, msgspec.json.encode
+
+    def run() -> bytes:
+        return encode(datever.reference_down(decode(data), version))
+
+    return Contender("datever reference: decode + reference_down + encode", run)
+
+
+def floor(data: bytes) -> Contender:
+    """Touching the payload at all: msgspec decode and encode of the same bytes."""
+    decoder, encoder = msgspec.json.Decoder(), msgspec.json.Encoder()
+
+    def run() -> bytes:
+        return encoder.encode(decoder.decode(data))
+
+    return Contender("floor: msgspec Decoder + Encoder", run, role="floor")
+
+
+def transform_only(pipeline: datever.Pipeline, data: bytes, label: str) -> Contender:
+    """The compiled pipeline on decoded objects: no JSON, one fresh object per call."""
+    decode = _DECODER.decode
+    return Contender(f"{label}: pipeline.run on a decoded object", pipeline.run,
+                     setup=lambda: decode(data))
+
+
+def check_same(engine: datever.Engine, data: bytes, version: datever.Version,
+               what: str) -> Any:
+    """Raise BenchmarkError unless compiled and reference outputs decode equal.
+
+    Returns the reference output (decoded).
+    """
+    expected = datever.reference_down(_DECODER.decode(data), version)
+    got = _DECODER.decode(engine.down_json(data, version))
+    if got != expected:
+        raise BenchmarkError(f"{what}: compiled output differs from the reference "
+                             f"interpreter at {version.name}: {first_difference(got, expected)}")
+    if _DECODER.decode(floor(data).run()) != _DECODER.decode(data):
+        raise BenchmarkError(f"{what}: msgspec decode + encode does not round-trip")
+    return expected
+
+
+def first_difference(got: Any, expected: Any, path: str = "$") -> str:
+    """Where two JSON values first differ, for an error message that can be acted on."""
+    if type(got) is not type(expected):
+        return f"{path}: got {got!r:.80}, expected {expected!r:.80}"
+    if isinstance(got, dict):
+        if got.keys() != expected.keys():
+            return (f"{path}: extra keys {sorted(got.keys() - expected.keys())}, "
+                    f"missing keys {sorted(expected.keys() - got.keys())}")
+        for key in got:
+            if got[key] != expected[key]:
+                return first_difference(got[key], expected[key], f"{path}.{key}")
+    if isinstance(got, list):
+        if len(got) != len(expected):
+            return f"{path}: {len(got)} items, expected {len(expected)}"
+        for index, (a, b) in enumerate(zip(got, expected, strict=True)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{index}]")
+    return f"{path}: got {got!r:.80}, expected {expected!r:.80}"
