@@ -37,7 +37,8 @@ change = Change(
                 down=_list_to_array,
                 up=_array_to_list,
                 description="wrap 'refunds' in a list envelope (older versions get the array)",
-                reaches_nested=True,
+                # it moves the nested refunds without reading them, so the
+                # order in which they are migrated does not matter here
                 touches=("refunds",),
             )
         ],
