@@ -8,7 +8,8 @@ chain of transforms into one cached function and runs it on every payload.
 
 from datever.changes import Change, load_changes
 from datever.engine import Engine
-from datever.errors import ChangeError, DateverError, MigrationError, VersionError
+from datever.errors import AccessError, ChangeError, DateverError, MigrationError, VersionError
+from datever.groups import FeatureGroups, GroupRoute
 from datever.interpreter import reference_down, reference_up
 from datever.operations import (
     Operation,
@@ -26,10 +27,13 @@ from datever.pipeline import Pipeline
 from datever.versions import Requested, Timeline, Version, parse_version
 
 __all__ = [
+    "AccessError",
     "Change",
     "ChangeError",
     "DateverError",
     "Engine",
+    "FeatureGroups",
+    "GroupRoute",
     "MemoryPinStore",
     "MigrationError",
     "Operation",

@@ -30,6 +30,21 @@ _FILE_DATE = re.compile(r"([0-9]{4})_([0-9]{2})_([0-9]{2})_")
 _OPERATION_NAMES = "rename, move, add, remove, map_values, convert, collapse, custom"
 
 
+_NAMED = re.compile(r"v([1-9][0-9]*)(?:-preview([1-9][0-9]*))?")
+
+
+def named_key(name: str) -> tuple[int, int, int] | None:
+    """The order of a named version (``v2-preview1`` < ``v2-preview2`` < ``v2``), or None.
+
+    Previews of ``vN`` come after ``vN-1`` and before ``vN``.
+    """
+    match = _NAMED.fullmatch(name)
+    if match is None:
+        return None
+    major, preview = match.groups()
+    return (int(major), 0, int(preview)) if preview else (int(major), 1, 0)
+
+
 def parse_release_date(text: str) -> dt.date:
     """A strict ``YYYY-MM-DD`` calendar date, or ChangeError."""
     import pendulum
@@ -46,9 +61,10 @@ def parse_release_date(text: str) -> dt.date:
 class Change:
     """One breaking (or retroactive) change of the API, declared in its own module.
 
-    ``released`` is the UTC date it took effect (``"2021-06-07"``); an
-    unreleased change gives ``stage="beta"`` or ``stage="experimental"``
-    instead. ``resources`` maps each resource type it touches (``"charge"``
+    ``released`` is the UTC date it took effect (``"2021-06-07"``), or on a
+    timeline of named versions the version that introduced it (``"v2"``,
+    ``"v2-preview1"``); an unreleased change gives ``stage="beta"`` or
+    ``stage="experimental"`` instead. ``resources`` maps each resource type it touches (``"charge"``
     for responses, ``"charge.create"`` for a request body) to the list of
     operations that take its old shape to the new one, in order.
     ``side_effects`` marks a change that service code checks with
@@ -56,8 +72,8 @@ class Change:
     """
 
     __slots__ = (
-        "_steps", "description", "file", "id", "released", "resources", "side_effects",
-        "stage",
+        "_steps", "description", "file", "id", "named", "released", "resources",
+        "side_effects", "stage",
     )
 
     def __init__(
@@ -70,12 +86,15 @@ class Change:
         side_effects: bool = False,
         id: str | None = None,
     ) -> None:
-        if (released is None) == (stage is None):
+        if (released is None) == (stage is None) or released == "":
             raise ChangeError("a change gives exactly one of released='YYYY-MM-DD' and "
                               "stage='beta' or 'experimental'")
         if stage is not None and stage not in ("beta", "experimental"):
             raise ChangeError(f"stage={stage!r}: use 'beta' or 'experimental'")
-        if isinstance(released, str):
+        self.named: str | None = None
+        if isinstance(released, str) and named_key(released) is not None:
+            self.named, released = released, None
+        elif isinstance(released, str):
             released = parse_release_date(released)
         elif released is not None and not isinstance(released, dt.date):
             raise ChangeError(f"released={released!r} is not a date; write it as YYYY-MM-DD")
@@ -94,13 +113,19 @@ class Change:
 
     @property
     def label(self) -> str:
-        """The release date as ``YYYY-MM-DD``, or the stage name."""
-        return self.released.isoformat() if self.released else self.stage
+        """The release date as ``YYYY-MM-DD``, the version name, or the stage name."""
+        if self.released:
+            return self.released.isoformat()
+        return self.named or self.stage
 
     @property
-    def sort_key(self) -> tuple[int, dt.date, str]:
-        """Oldest first: released by date then id, then beta, then experimental."""
-        return (_STAGE_RANK[self.stage], self.released or dt.date.max, self.id)
+    def sort_key(self) -> tuple[int, object, str]:
+        """Oldest first: released by date (or named version) then id, then beta, then
+        experimental."""
+        release: object = self.released or named_key(self.named or "") or dt.date.max
+        if self.stage != "released":
+            release = (0, 0, 0)  # unreleased changes sort by stage alone
+        return (_STAGE_RANK[self.stage], release, self.id)
 
     @property
     def lossless(self) -> bool:
@@ -213,6 +238,12 @@ def _load_module(path: Path, package: str) -> Change:
 
 def _check_file_name(change: Change, path: Path) -> None:
     match = _FILE_DATE.match(path.stem)
+    if change.named is not None:
+        expected = change.named.replace("-", "_") + "_"
+        if not path.stem.startswith(expected):
+            raise ChangeError(f"released in {change.named}: name the file "
+                              f"{expected}<summary>.py", file=str(path))
+        return
     if change.released is None:
         if match:
             raise ChangeError(f"the file name carries a date but the change is "
@@ -232,7 +263,7 @@ def check_collisions(changes: Sequence[Change]) -> None:
     """Two changes of one release must not rewrite the same property of one resource."""
     seen: dict[tuple[object, str, str], Change] = {}
     for change in changes:
-        release: object = change.released or change.stage
+        release: object = change.released or change.named or change.stage
         for resource, ops in change.resources.items():
             for prop in sorted({prop for op in ops for prop in op.touches}):
                 other = seen.setdefault((release, resource, prop), change)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,17 @@ class Engine:
 
     @classmethod
     def from_directory(cls, directory: str | Path = "changes", *, name: str = "default",
-                       initial: str = "v1", discriminator: str = "object") -> Engine:
-        """Load and validate a changes directory (see :func:`load_changes`)."""
-        timeline = Timeline(load_changes(directory), name=name, initial=initial)
+                       initial: str = "v1", discriminator: str = "object",
+                       versions: Sequence[str] | None = None,
+                       aliases: Mapping[str, str] | None = None,
+                       preview_access: Callable[[str | None, Version], bool] | None = None,
+                       ) -> Engine:
+        """Load and validate a changes directory (see :func:`load_changes`).
+
+        The keyword arguments are those of :class:`Timeline`.
+        """
+        timeline = Timeline(load_changes(directory), name=name, initial=initial,
+                            versions=versions, aliases=aliases, preview_access=preview_access)
         return cls(timeline, discriminator=discriminator)
 
     # -- versions and pipelines -----------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChangeError", "DateverError", "MigrationError", "VersionError"]
+__all__ = ["AccessError", "ChangeError", "DateverError", "MigrationError", "VersionError"]
 
 ACCEPTED_FORMS = (
     "a UTC date YYYY-MM-DD (2021-06-07), the same with a leading v (v2021-06-07), "
@@ -27,6 +27,14 @@ class VersionError(DateverError, ValueError):
         self.reason = reason
         self.accepted = accepted
         super().__init__(f"{message} (accepted forms: {accepted})")
+
+
+class AccessError(DateverError):
+    """A client may not use a version (a gated preview); ``version`` names it."""
+
+    def __init__(self, version: str, message: str) -> None:
+        self.version = version
+        super().__init__(message)
 
 
 class ChangeError(DateverError):

@@ -9,22 +9,24 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pendulum
 
-from datever.changes import Change
-from datever.errors import VersionError
+from datever.changes import Change, named_key
+from datever.errors import ACCEPTED_FORMS, AccessError, ChangeError, VersionError
 
 __all__ = ["Requested", "Timeline", "Version", "parse_version"]
 
-Channel = Literal["stable", "initial", "experimental"]
+Channel = Literal["stable", "initial", "experimental", "beta", "preview"]
 
 _DATED = re.compile(r"v?([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _INITIAL = ("v1", "1")
 _HEAD = "X"
+_BETA = "beta"
+_SPECIAL = (_HEAD, _BETA, *_INITIAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,11 @@ class Version:
         return self.name
 
     @property
+    def unstable(self) -> bool:
+        """True on the experimental head, beta and previews: they may change."""
+        return self.channel in ("experimental", "beta", "preview")
+
+    @property
     def is_head(self) -> bool:
         """True when nothing needs migrating."""
         return not self.pending
@@ -118,23 +125,67 @@ class Timeline:
 
     ``changes`` may come in any order; they are sorted oldest first. The
     initial version is called ``initial`` (``v1`` by default).
+
+    A timeline is *dated* (changes released on dates; a requested date
+    resolves to the newest release on or before it) or *named* (changes
+    released in ``v2``, ``v2-preview1``...; names resolve exactly). A named
+    timeline may list its ``versions`` explicitly (a GA version with no
+    change of its own, say); otherwise they are the initial version and the
+    names its changes use. ``aliases`` map extra names to versions
+    (``{"playground": "X"}``). ``preview_access(client, version)`` decides
+    whether a client may use a preview; without it previews are open.
     """
 
     def __init__(self, changes: Sequence[Change], *, name: str = "default",
-                 initial: str = "v1") -> None:
+                 initial: str = "v1", versions: Sequence[str] | None = None,
+                 aliases: Mapping[str, str] | None = None,
+                 preview_access: Callable[[str | None, Version], bool] | None = None) -> None:
         self.name = name
         self.initial = initial
+        self.preview_access = preview_access
+        dated = [c for c in changes if c.released is not None]
+        named = [c for c in changes if c.named is not None]
+        if dated and named:
+            raise ChangeError(f"timeline {name!r} mixes dated changes ({dated[0].id}) and "
+                              f"named versions ({named[0].id}); use one scheme per timeline")
+        self.scheme: Literal["dated", "named"] = "named" if named or versions else "dated"
         self.changes: tuple[Change, ...] = tuple(sorted(changes, key=lambda c: c.sort_key))
         ids = [change.id for change in self.changes]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"change ids must be unique, repeated: {duplicates}")
         self._by_id = {change.id: change for change in self.changes}
-        released = [c for c in self.changes if c.released is not None]
-        self.releases: tuple[dt.date, ...] = tuple(sorted({c.released for c in released
+        self.releases: tuple[dt.date, ...] = tuple(sorted({c.released for c in dated
                                                           if c.released is not None}))
-        self._released_count = len(released)
+        self._released_count = len(dated) + len(named)
+        self.versions: tuple[str, ...] = (
+            self._named_versions(named, versions) if self.scheme == "named"
+            else (initial, *(release.isoformat() for release in self.releases)))
+        self.aliases = dict(aliases or {})
+        for alias, target in self.aliases.items():
+            if alias in self.versions or alias in _SPECIAL or _DATED.fullmatch(alias):
+                raise ValueError(f"alias {alias!r} would hide a version")
+            if target in self.aliases:
+                raise ValueError(f"alias {alias!r} points to another alias {target!r}")
         self._cache: dict[tuple[str, str], Version] = {}
+
+    def _named_versions(self, named: Sequence[Change],
+                        declared: Sequence[str] | None) -> tuple[str, ...]:
+        names = list(declared) if declared is not None else sorted(
+            {self.initial, *(c.named for c in named if c.named)}, key=_named_order)
+        for version in names:
+            if named_key(version) is None:
+                raise ChangeError(f"{version!r} is not a named version (v2, v2-preview1)")
+        if names != sorted(names, key=_named_order) or len(set(names)) != len(names):
+            raise ChangeError(f"named versions must be unique and in order: {names}")
+        if not names or names[0] != self.initial:
+            raise ChangeError(f"the named versions start with the initial {self.initial!r}")
+        for change in named:
+            if change.named not in names[1:]:
+                raise ChangeError(f"{change.id} is released in {change.named!r}, which is not "
+                                  f"one of the versions after {self.initial!r}: {names}",
+                                  file=change.file)
+        return tuple(names)
 
     def change(self, change_id: str) -> Change:
         """The change with this id (its module name)."""
@@ -148,62 +199,116 @@ class Timeline:
         """The newest release date, None when nothing is released yet."""
         return self.releases[-1] if self.releases else None
 
+    @property
+    def accepted(self) -> str:
+        """The version forms this timeline accepts, for error messages."""
+        extra = ", ".join(repr(alias) for alias in self.aliases)
+        if self.scheme == "named":
+            forms = f"one of {', '.join(self.versions)}, X for the experimental head"
+        else:
+            forms = ACCEPTED_FORMS
+            if self.initial not in _INITIAL:
+                forms = forms.replace("v1 / 1", repr(self.initial))
+        forms += ", or beta for the newest release with the beta changes"
+        return f"{forms}; aliases {extra}" if extra else forms
+
     def resolve(self, text: str, *, today: dt.date | None = None) -> Version:
         """Resolve a version string to a :class:`Version`, or raise VersionError."""
         if not isinstance(text, str):
-            raise VersionError(repr(text), f"a version is a string, got {type(text).__name__}")
+            raise VersionError(repr(text), f"a version is a string, got {type(text).__name__}",
+                               accepted=self.accepted)
         day = _as_date(today) if today is not None else utc_today()
         key = (text, day.isoformat())
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        if text == self.initial:
-            requested = Requested(text, "initial")
-        else:
-            requested = parse_version(text)
-            if requested.kind == "initial" and self.initial not in _INITIAL:
-                raise VersionError(text, f"{text!r} is not a version of this timeline; its "
-                                   f"initial version is {self.initial!r}")
-        version = self._resolve(requested, day)
+        version = self._resolve(text, self.aliases.get(text, text), day)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[key] = version
         return version
 
-    def _resolve(self, requested: Requested, today: dt.date) -> Version:
-        if requested.kind == "head":
-            return Version(self, "X", "experimental", None, (), requested.text,
+    def _resolve(self, requested: str, text: str, today: dt.date) -> Version:
+        if text == _HEAD:
+            return Version(self, "X", "experimental", None, (), requested,
                            warning="X is experimental and may change at any time")
-        if requested.kind == "initial":
-            return self.at(None, requested.text)
-        assert requested.date is not None
-        date, warning = requested.date, None
+        if text == _BETA:
+            pending = tuple(c for c in self.changes if c.stage == "experimental")
+            return Version(self, "beta", "beta", self.newest, pending, requested,
+                           warning="beta includes changes that may still change")
+        if text == self.initial or (self.initial in _INITIAL and text in _INITIAL):
+            return self._at_index(0, requested)
+        if self.scheme == "named":
+            if text not in self.versions:
+                raise VersionError(requested, f"{requested!r} is not a version of "
+                                   f"{self.name!r}", reason="unknown", accepted=self.accepted)
+            return self._at_index(self.versions.index(text), requested)
+        try:
+            parsed = parse_version(text)
+        except VersionError as exc:
+            raise VersionError(requested, str(exc).split(" (accepted")[0],
+                               accepted=self.accepted) from None
+        if parsed.kind == "initial":  # v1 on a timeline whose initial is named otherwise
+            raise VersionError(requested, f"{requested!r} is not a version of this timeline",
+                               reason="unknown", accepted=self.accepted)
+        assert parsed.date is not None
+        date, warning = parsed.date, None
         tomorrow = today + dt.timedelta(days=1)
         if date > tomorrow:
-            raise VersionError(requested.text, f"{requested.text!r} is in the future "
-                               f"(today is {today.isoformat()} UTC)", reason="future")
+            raise VersionError(requested, f"{requested!r} is in the future "
+                               f"(today is {today.isoformat()} UTC)", reason="future",
+                               accepted=self.accepted)
         if date == tomorrow:
-            warning = (f"{requested.text} is tomorrow in UTC; it is served as today's "
+            warning = (f"{requested} is tomorrow in UTC; it is served as today's "
                        "newest release")
         index = bisect.bisect_right(self.releases, date)
-        release = self.releases[index - 1] if index else None
-        return self.at(release, requested.text, warning=warning)
+        return self._at_index(index, requested, warning=warning)
+
+    def _at_index(self, index: int, requested: str, *, warning: str | None = None) -> Version:
+        """The version ``self.versions[index]``: 0 is the initial version."""
+        name = self.versions[index]
+        if index == 0:
+            return Version(self, name, "initial", None, self.changes, requested, warning)
+        if self.scheme == "named":
+            order = _named_order(name)
+            pending = tuple(c for c in self.changes
+                            if c.named is None or _named_order(c.named) > order)
+            channel: Channel = "preview" if "-preview" in name else "stable"
+            if channel == "preview" and warning is None:
+                warning = f"{name} is a preview and may change or be removed"
+            return Version(self, name, channel, None, pending, requested, warning)
+        release = self.releases[index - 1]
+        count = bisect.bisect_right([c.released for c in self.changes[:self._released_count]
+                                     if c.released is not None], release)
+        return Version(self, name, "stable", release, self.changes[count:], requested,
+                       warning)
 
     def at(self, release: dt.date | None, requested: str | None = None, *,
            warning: str | None = None) -> Version:
         """The version of one release date (None: the initial version)."""
         if release is None:
-            pending = self.changes
-            return Version(self, self.initial, "initial", None, pending,
-                           requested or self.initial, warning)
+            return self._at_index(0, requested or self.initial, warning=warning)
         if release not in self.releases:
             raise KeyError(f"{release.isoformat()} is not a release of {self.name!r}")
-        count = bisect.bisect_right([c.released for c in self.changes[:self._released_count]
-                                     if c.released is not None], release)
-        name = release.isoformat()
-        return Version(self, name, "stable", release, self.changes[count:],
-                       requested or name, warning)
+        index = self.releases.index(release) + 1
+        return self._at_index(index, requested or release.isoformat(), warning=warning)
+
+    def check_access(self, version: Version, client: str | None = None) -> None:
+        """Raise AccessError when ``client`` may not use ``version`` (a gated preview)."""
+        if version.channel != "preview" or self.preview_access is None:
+            return
+        if not self.preview_access(client, version):
+            raise AccessError(version.name, f"{version.name} is a preview; "
+                              f"{'client ' + repr(client) if client else 'this client'} "
+                              "has no access to it")
 
     def __repr__(self) -> str:
-        return (f"<Timeline {self.name!r}: {len(self.changes)} changes, "
-                f"{len(self.releases)} releases>")
+        count = len(self.versions) - 1
+        return f"<Timeline {self.name!r}: {len(self.changes)} changes, {count} releases>"
+
+
+def _named_order(name: str) -> tuple[int, int, int]:
+    key = named_key(name)
+    if key is None:
+        raise ChangeError(f"{name!r} is not a named version (v2, v2-preview1)")
+    return key
