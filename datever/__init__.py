@@ -24,6 +24,7 @@ from datever.operations import (
 )
 from datever.pins import MemoryPinStore, Pin, PinError, PinStore, SQLitePinStore, dated_order
 from datever.pipeline import Pipeline
+from datever.selection import Selection, VersionSelector
 from datever.versions import Requested, Timeline, Version, parse_version
 
 __all__ = [
@@ -43,9 +44,11 @@ __all__ = [
     "Pipeline",
     "Requested",
     "SQLitePinStore",
+    "Selection",
     "Timeline",
     "Version",
     "VersionError",
+    "VersionSelector",
     "add",
     "collapse",
     "convert",
