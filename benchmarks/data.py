@@ -238,6 +238,7 @@ class ChangeSpec:
         return datever.Change(
             id=self.id, released=self.released, description=self.description,
             resources={name: [op.build() for op in ops] for name, ops in self.resources},
+            retroactive=False,  # the generated schemas version every change
         )
 
     def module_source(self) -> str:
@@ -254,7 +255,7 @@ class ChangeSpec:
             lines.append(f"        {name!r}: [")
             lines += [f"            {op.source()}," for op in resource_ops]
             lines.append("        ],")
-        lines += ["    },", ")", ""]
+        lines += ["    },", "    retroactive=False,", ")", ""]
         return "\n".join(lines)
 
 

@@ -7,6 +7,20 @@ chain of transforms into one cached function and runs it on every payload.
 """
 
 from datever.changes import Change, load_changes
+from datever.classify import change_is_retroactive, classify, is_breaking
+from datever.endpoints import (
+    add_endpoint,
+    add_header,
+    add_param,
+    change_error_format,
+    change_limit,
+    change_sort_order,
+    change_status,
+    remove_endpoint,
+    rename_endpoint,
+    rename_param,
+    reorder_properties,
+)
 from datever.engine import Engine
 from datever.errors import AccessError, ChangeError, DateverError, MigrationError, VersionError
 from datever.groups import FeatureGroups, GroupRoute
@@ -50,10 +64,20 @@ __all__ = [
     "VersionError",
     "VersionSelector",
     "add",
+    "add_endpoint",
+    "add_header",
+    "add_param",
+    "change_error_format",
+    "change_is_retroactive",
+    "change_limit",
+    "change_sort_order",
+    "change_status",
+    "classify",
     "collapse",
     "convert",
     "custom",
     "dated_order",
+    "is_breaking",
     "load_changes",
     "map_values",
     "move",
@@ -61,5 +85,9 @@ __all__ = [
     "reference_down",
     "reference_up",
     "remove",
+    "remove_endpoint",
     "rename",
+    "rename_endpoint",
+    "rename_param",
+    "reorder_properties",
 ]

@@ -68,12 +68,14 @@ class Change:
     for responses, ``"charge.create"`` for a request body) to the list of
     operations that take its old shape to the new one, in order.
     ``side_effects`` marks a change that service code checks with
-    ``version.includes(change)``.
+    ``version.includes(change)``. A change made only of backward-compatible
+    operations is *retroactive*: it applies to every version, old ones
+    included; ``retroactive=False`` keeps such a change versioned.
     """
 
     __slots__ = (
         "_steps", "description", "file", "id", "named", "released", "resources",
-        "side_effects", "stage",
+        "retroactive", "side_effects", "stage",
     )
 
     def __init__(
@@ -84,6 +86,7 @@ class Change:
         description: str | None = None,
         resources: Mapping[str, Sequence[Operation]] | None = None,
         side_effects: bool = False,
+        retroactive: bool | None = None,
         id: str | None = None,
     ) -> None:
         if (released is None) == (stage is None) or released == "":
@@ -102,6 +105,11 @@ class Change:
         self.stage: Stage = stage or "released"
         self.description = (description or "").strip()
         self.side_effects = bool(side_effects)
+        if retroactive not in (None, True, False):
+            raise ChangeError(f"retroactive={retroactive!r}: use True, False or leave it out")
+        #: None: decided by the breaking rules (datever.classify); False keeps a
+        #: backward-compatible change versioned; True insists it is retroactive
+        self.retroactive: bool | None = retroactive
         self.id = id or ""
         self.file: str | None = None
         self.resources: dict[str, tuple[Operation, ...]] = _check_resources(resources or {})

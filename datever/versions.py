@@ -16,6 +16,7 @@ from typing import Literal
 import pendulum
 
 from datever.changes import Change, named_key
+from datever.classify import change_is_retroactive
 from datever.errors import ACCEPTED_FORMS, AccessError, ChangeError, VersionError
 
 __all__ = ["Requested", "Timeline", "Version", "parse_version"]
@@ -150,6 +151,9 @@ class Timeline:
                               f"named versions ({named[0].id}); use one scheme per timeline")
         self.scheme: Literal["dated", "named"] = "named" if named or versions else "dated"
         self.changes: tuple[Change, ...] = tuple(sorted(changes, key=lambda c: c.sort_key))
+        #: backward-compatible changes: they apply to every version, old ones included
+        self.retroactive = frozenset(c for c in self.changes if _retroactive(c))
+        self._migrating = tuple(c for c in self.changes if c not in self.retroactive)
         ids = [change.id for change in self.changes]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -157,7 +161,6 @@ class Timeline:
         self._by_id = {change.id: change for change in self.changes}
         self.releases: tuple[dt.date, ...] = tuple(sorted({c.released for c in dated
                                                           if c.released is not None}))
-        self._released_count = len(dated) + len(named)
         self.versions: tuple[str, ...] = (
             self._named_versions(named, versions) if self.scheme == "named"
             else (initial, *(release.isoformat() for release in self.releases)))
@@ -233,7 +236,7 @@ class Timeline:
             return Version(self, "X", "experimental", None, (), requested,
                            warning="X is experimental and may change at any time")
         if text == _BETA:
-            pending = tuple(c for c in self.changes if c.stage == "experimental")
+            pending = tuple(c for c in self._migrating if c.stage == "experimental")
             return Version(self, "beta", "beta", self.newest, pending, requested,
                            warning="beta includes changes that may still change")
         if text == self.initial or (self.initial in _INITIAL and text in _INITIAL):
@@ -268,20 +271,18 @@ class Timeline:
         """The version ``self.versions[index]``: 0 is the initial version."""
         name = self.versions[index]
         if index == 0:
-            return Version(self, name, "initial", None, self.changes, requested, warning)
+            return Version(self, name, "initial", None, self._migrating, requested, warning)
         if self.scheme == "named":
             order = _named_order(name)
-            pending = tuple(c for c in self.changes
+            pending = tuple(c for c in self._migrating
                             if c.named is None or _named_order(c.named) > order)
             channel: Channel = "preview" if "-preview" in name else "stable"
             if channel == "preview" and warning is None:
                 warning = f"{name} is a preview and may change or be removed"
             return Version(self, name, channel, None, pending, requested, warning)
         release = self.releases[index - 1]
-        count = bisect.bisect_right([c.released for c in self.changes[:self._released_count]
-                                     if c.released is not None], release)
-        return Version(self, name, "stable", release, self.changes[count:], requested,
-                       warning)
+        pending = tuple(c for c in self._migrating if c.released is None or c.released > release)
+        return Version(self, name, "stable", release, pending, requested, warning)
 
     def at(self, release: dt.date | None, requested: str | None = None, *,
            warning: str | None = None) -> Version:
@@ -305,6 +306,15 @@ class Timeline:
     def __repr__(self) -> str:
         count = len(self.versions) - 1
         return f"<Timeline {self.name!r}: {len(self.changes)} changes, {count} releases>"
+
+
+def _retroactive(change: Change) -> bool:
+    compatible = change_is_retroactive(change)
+    if change.retroactive and not compatible:
+        raise ChangeError(f"{change.id} says retroactive=True but it has breaking operations "
+                          "(see datever.classify); old versions must not see it",
+                          file=change.file)
+    return compatible if change.retroactive is None else change.retroactive
 
 
 def _named_order(name: str) -> tuple[int, int, int]:

@@ -25,16 +25,16 @@ TODAY = dt.date(2024, 6, 1)
 
 
 def dated() -> Timeline:
-    """Two releases, one beta and one experimental change on charges."""
+    """Two releases, one beta and one experimental change on charges, all versioned."""
     return Timeline([
         Change(released="2021-01-01", description="a", id="c1",
                resources={"charge": [rename("amount_cents", "amount")]}),
         Change(released="2022-01-01", description="b", id="c2",
-               resources={"charge": [add("currency", "usd")]}),
+               resources={"charge": [add("currency", "usd")]}, retroactive=False),
         Change(stage="beta", description="beta", id="c3",
-               resources={"charge": [add("risk", 0)]}),
+               resources={"charge": [add("risk", 0)]}, retroactive=False),
         Change(stage="experimental", description="x", id="c4",
-               resources={"charge": [add("trace", "")]}),
+               resources={"charge": [add("trace", "")]}, retroactive=False),
     ], aliases={"playground": "X", "latest-beta": "beta"})
 
 
@@ -93,12 +93,13 @@ def test_stable_and_initial_are_not_unstable() -> None:
 
 
 def named(**kwargs: object) -> Timeline:
-    """A Climatiq-style group: v1, v2-preview1, v2-preview2, v2, with one change each."""
+    """A Climatiq-style group: v1, v2-preview1, v2-preview2, v2, with one change each,
+    all versioned."""
     return Timeline([
         Change(released="v2-preview1", description="p1", id="p1",
                resources={"estimate": [rename("co2", "co2e")]}),
         Change(released="v2-preview2", description="p2", id="p2",
-               resources={"estimate": [add("unit", "kg")]}),
+               resources={"estimate": [add("unit", "kg")]}, retroactive=False),
         Change(released="v2", description="ga", id="ga",
                resources={"estimate": [rename("source", "source_trail")]}),
     ], name="compute", **kwargs)  # type: ignore[arg-type]
@@ -139,7 +140,7 @@ def test_declared_versions_may_include_a_ga_without_changes() -> None:
     """A GA version with no change of its own resolves to the same shape as its last preview."""
     timeline = Timeline([
         Change(released="v2-preview1", description="p1", id="p1",
-               resources={"estimate": [add("unit", "kg")]}),
+               resources={"estimate": [add("unit", "kg")]}, retroactive=False),
     ], versions=["v1", "v2-preview1", "v2"])
     assert timeline.resolve("v2", today=TODAY).pending == ()
     assert timeline.resolve("v2", today=TODAY).channel == "stable"
@@ -155,7 +156,8 @@ def test_change_released_in_an_undeclared_version_is_refused() -> None:
     """A change whose version is not listed names itself."""
     with pytest.raises(ChangeError, match="p9"):
         Timeline([Change(released="v3", description="x", id="p9",
-                         resources={"estimate": [add("a", 1)]})], versions=["v1", "v2"])
+                         resources={"estimate": [add("a", 1)]}, retroactive=False)],
+                 versions=["v1", "v2"])
 
 
 def test_dated_and_named_changes_cannot_mix() -> None:

@@ -41,10 +41,15 @@ def units_to_cents(value: float) -> int:
 
 
 def history(*ops: list[Operation] | dict[str, list[Operation]]) -> Timeline:
-    """One change per argument, released a year apart from 2021, ids ``c1``, ``c2``, ..."""
+    """One change per argument, released a year apart from 2021, ids ``c1``, ``c2``, ...
+
+    Every change is kept versioned (``retroactive=False``) so that compatible
+    operations such as ``add`` compile too.
+    """
     return Timeline([
         Change(released=f"{2020 + index}-01-01", id=f"c{index}", description=f"Change {index}.",
-               resources=spec if isinstance(spec, dict) else {"charge": spec})
+               resources=spec if isinstance(spec, dict) else {"charge": spec},
+               retroactive=False)
         for index, spec in enumerate(ops, 1)
     ])
 

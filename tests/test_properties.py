@@ -95,7 +95,8 @@ def _dated_timeline(days: list[int]) -> Timeline:
     start = dt.date(2018, 1, 1)
     changes = [
         Change(released=start + dt.timedelta(days=day), description=f"change {index}",
-               resources={"thing": [add(f"p{index}", index)]}, id=f"c{index:03d}")
+               resources={"thing": [add(f"p{index}", index)]}, id=f"c{index:03d}",
+               retroactive=False)
         for index, day in enumerate(sorted(days))
     ]
     return Timeline(changes)
