@@ -71,11 +71,21 @@ class Change:
     ``version.includes(change)``. A change made only of backward-compatible
     operations is *retroactive*: it applies to every version, old ones
     included; ``retroactive=False`` keeps such a change versioned.
+    ``beta_since`` dates a beta change, for the promotion policy.
     """
 
     __slots__ = (
-        "_steps", "description", "file", "id", "named", "released", "resources",
-        "retroactive", "side_effects", "stage",
+        "_steps",
+        "beta_since",
+        "description",
+        "file",
+        "id",
+        "named",
+        "released",
+        "resources",
+        "retroactive",
+        "side_effects",
+        "stage",
     )
 
     def __init__(
@@ -87,6 +97,7 @@ class Change:
         resources: Mapping[str, Sequence[Operation]] | None = None,
         side_effects: bool = False,
         retroactive: bool | None = None,
+        beta_since: str | dt.date | None = None,
         id: str | None = None,
     ) -> None:
         if (released is None) == (stage is None) or released == "":
@@ -110,6 +121,11 @@ class Change:
         #: None: decided by the breaking rules (datever.classify); False keeps a
         #: backward-compatible change versioned; True insists it is retroactive
         self.retroactive: bool | None = retroactive
+        if beta_since is not None and stage != "beta":
+            raise ChangeError("beta_since= is for stage='beta' changes")
+        #: when a beta change entered beta (the policy expects promotion within ~3 months)
+        self.beta_since: dt.date | None = (parse_release_date(beta_since)
+                                           if isinstance(beta_since, str) else beta_since)
         self.id = id or ""
         self.file: str | None = None
         self.resources: dict[str, tuple[Operation, ...]] = _check_resources(resources or {})

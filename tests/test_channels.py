@@ -252,3 +252,13 @@ def test_unknown_group_is_an_error_listing_groups() -> None:
     """A path outside every group names the groups there are."""
     with pytest.raises(Exception, match="compute, data"):
         groups().route("/billing/v1/x")
+
+
+def test_beta_since_dates_a_beta_change() -> None:
+    """beta_since is parsed as a date on a beta change and refused on others."""
+    change = Change(stage="beta", beta_since="2024-05-01", description="b", id="b",
+                    resources={"charge": [rename("a", "b")]})
+    assert change.beta_since == dt.date(2024, 5, 1)
+    with pytest.raises(ChangeError, match="beta_since"):
+        Change(released="2024-01-01", beta_since="2024-05-01", description="r", id="r",
+               resources={"charge": [rename("a", "b")]})
