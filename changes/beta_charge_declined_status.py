@@ -10,7 +10,7 @@ from datever import Change, map_values
 
 change = Change(
     stage="beta",
-    beta_since="2025-10-20",
+    beta_since="2026-10-05",
     resources={
         "charge": [map_values("status", {"failed": "declined"})],
         "event": [map_values("type", {"charge.failed": "charge.declined"})],
