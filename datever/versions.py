@@ -307,6 +307,14 @@ class Timeline:
         count = len(self.versions) - 1
         return f"<Timeline {self.name!r}: {len(self.changes)} changes, {count} releases>"
 
+    def __rich_repr__(self) -> Iterable[tuple[str, object]]:
+        yield "name", self.name
+        yield "scheme", self.scheme
+        yield "changes", len(self.changes)
+        yield "versions", list(self.versions)
+        if self.aliases:
+            yield "aliases", self.aliases
+
 
 def _retroactive(change: Change) -> bool:
     compatible = change_is_retroactive(change)
