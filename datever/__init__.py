@@ -6,8 +6,10 @@ responses go down. The engine resolves a client's version, compiles the
 chain of transforms into one cached function and runs it on every payload.
 """
 
+from datever.asgi import VersioningMiddleware
 from datever.changes import Change, load_changes
 from datever.classify import change_is_retroactive, classify, is_breaking
+from datever.context import NoVersionError, current_version, includes, using_version
 from datever.endpoints import (
     add_endpoint,
     add_header,
@@ -24,6 +26,7 @@ from datever.endpoints import (
 from datever.engine import Engine
 from datever.errors import AccessError, ChangeError, DateverError, MigrationError, VersionError
 from datever.groups import FeatureGroups, GroupRoute
+from datever.http import Proceed, Reply, Routes, Versioning
 from datever.interpreter import reference_down, reference_up
 from datever.lifecycle import (
     Lifecycle,
@@ -51,6 +54,8 @@ from datever.pins import MemoryPinStore, Pin, PinError, PinStore, SQLitePinStore
 from datever.pipeline import Pipeline
 from datever.selection import Selection, VersionSelector
 from datever.versions import Requested, Timeline, Version, parse_version
+from datever.webhooks import Rendered, render_event, render_for_account
+from datever.wsgi import VersioningWSGIMiddleware
 
 __all__ = [
     "AccessError",
@@ -63,14 +68,19 @@ __all__ = [
     "Lifecycle",
     "MemoryPinStore",
     "MigrationError",
+    "NoVersionError",
     "Operation",
     "Pin",
     "PinError",
     "PinStore",
     "Pipeline",
     "Policy",
+    "Proceed",
     "ReleaseLifecycle",
+    "Rendered",
+    "Reply",
     "Requested",
+    "Routes",
     "SQLitePinStore",
     "Selection",
     "Signals",
@@ -79,6 +89,9 @@ __all__ = [
     "Version",
     "VersionError",
     "VersionSelector",
+    "Versioning",
+    "VersioningMiddleware",
+    "VersioningWSGIMiddleware",
     "Violation",
     "add",
     "add_endpoint",
@@ -93,10 +106,12 @@ __all__ = [
     "classify",
     "collapse",
     "convert",
+    "current_version",
     "custom",
     "dated_order",
     "deprecation_value",
     "http_date",
+    "includes",
     "is_breaking",
     "load_changes",
     "map_values",
@@ -109,5 +124,8 @@ __all__ = [
     "rename",
     "rename_endpoint",
     "rename_param",
+    "render_event",
+    "render_for_account",
     "reorder_properties",
+    "using_version",
 ]

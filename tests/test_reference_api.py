@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import random
 import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import msgspec
@@ -30,6 +28,7 @@ from datever import (
     reference_up,
 )
 from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move
+from tests.reference import load_samples
 
 CHANGES_DIR = Path(__file__).parent.parent / "changes"
 OPERATION_KINDS = {"rename", "move", "add", "remove", "map_values", "convert", "collapse",
@@ -77,17 +76,7 @@ HEAD_KEYS = {
 }
 
 
-def _load_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reference_api_samples",
-                                                  CHANGES_DIR / "_samples.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-samples = _load_samples()
+samples = load_samples()
 CHANGES: list[Change] = load_changes(CHANGES_DIR)
 TIMELINE = Timeline(CHANGES)
 RELEASES = [release.isoformat() for release in TIMELINE.releases]

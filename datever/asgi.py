@@ -1,0 +1,253 @@
+"""Pure ASGI middleware: serve every HTTP request at its client's version.
+
+Wrap any ASGI app (Starlette, FastAPI, Litestar, a bare callable)::
+
+    app = VersioningMiddleware(app, Versioning(engine, selector, lifecycle=lifecycle,
+                                               routes=routes))
+
+It strips the ``/v2021-06-07`` prefix from the path, answers 400/403/410 on
+its own, migrates JSON request bodies up and complete JSON responses down, and
+adds the lifecycle headers to every response. At the head version nothing is
+buffered: only the headers are added. Lifespan and websocket scopes pass
+through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from datever.context import _reset, _set
+from datever.http import Proceed, RawHeaders, Reply, Versioning, is_json
+
+__all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send", "VersioningMiddleware"]
+
+Scope = MutableMapping[str, Any]
+"""An ASGI connection scope (``type``, ``path``, ``headers``...)."""
+Message = MutableMapping[str, Any]
+"""An ASGI event, received or sent (``http.request``, ``http.response.start``...)."""
+Receive = Callable[[], Awaitable[Message]]
+"""The awaitable callable an ASGI app receives events with."""
+Send = Callable[[Message], Awaitable[None]]
+"""The awaitable callable an ASGI app sends events with."""
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 application."""
+
+_CONTENT_TYPE = b"content-type"
+_CONTENT_LENGTH = b"content-length"
+_CONTENT_ENCODING = b"content-encoding"
+_TRANSFER_ENCODING = b"transfer-encoding"
+_IDENTITY = (b"", b"identity")
+
+
+class VersioningMiddleware:
+    """An ASGI middleware that serves each HTTP request at the version its client asked for.
+
+    ``versioning`` holds the engine, selector, lifecycle and routes.
+    ``account(scope)`` names the request's account (pinned on its first
+    request, and the client whose preview access is checked), e.g. from an
+    authenticated header; ``client_pin(scope)`` gives a version configured for
+    the client (an API key's pin), which beats the account's pin. Both may
+    return None. The resolved version is available to the app through
+    :func:`datever.context.current_version` while the request is served.
+    """
+
+    def __init__(self, app: ASGIApp, versioning: Versioning, *,
+                 account: Callable[[Scope], str | None] | None = None,
+                 client_pin: Callable[[Scope], str | None] | None = None) -> None:
+        self.app = app
+        self.versioning = versioning
+        self.account = account
+        self.client_pin = client_pin
+        selector = versioning.selector
+        self._header = selector.header
+        self._header_bytes = selector.header.encode("latin-1") if selector.header else None
+        self._query = selector.query
+        self._query_marker = f"{selector.query}=".encode() if selector.query else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection: HTTP requests are versioned, anything else passes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        version_header = content_type = content_encoding = None
+        wanted = self._header_bytes
+        for name, value in scope["headers"]:
+            lower = name.lower()
+            if lower == wanted:
+                version_header = value
+            elif lower == _CONTENT_TYPE:
+                content_type = value
+            elif lower == _CONTENT_ENCODING:
+                content_encoding = value
+        headers = ({self._header: version_header.decode("latin-1")}
+                   if version_header is not None and self._header else None)
+        query = None
+        marker = self._query_marker
+        if marker is not None and marker in (raw_query := scope.get("query_string", b"")):
+            query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root) and path[len(root):len(root) + 1] == "/":
+            path = path[len(root):]  # the version segment follows the mount point
+        else:
+            root = ""
+        decision = self.versioning.decide(
+            scope["method"], path, headers, query,
+            account=self.account(scope) if self.account else None,
+            client_pin=self.client_pin(scope) if self.client_pin else None)
+        if isinstance(decision, Reply):
+            await _reply(send, decision)
+            return
+        if decision.prefix:
+            scope = _without_prefix(scope, decision, root)
+        if (decision.migrate_request and is_json(content_type)
+                and (content_encoding or b"").strip().lower() in _IDENTITY):
+            body = await _read_body(receive)
+            if body is None:  # the client went away before sending its body
+                return
+            migrated = self.versioning.up_request(decision, body)
+            if isinstance(migrated, Reply):
+                await _reply(send, migrated)
+                return
+            scope = {**scope, "headers": _with_length(scope["headers"], len(migrated),
+                                                      drop=_TRANSFER_ENCODING)}
+            receive = _replay(migrated, receive)
+        if decision.migrate_response and scope["method"] != "HEAD":
+            send = _migrating(send, self.versioning, decision)
+        else:
+            send = _adding_headers(send, decision.raw_headers)
+        token = _set(decision.version)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _reset(token)
+
+    def __repr__(self) -> str:
+        return f"<VersioningMiddleware {self.app!r} {self.versioning!r}>"
+
+
+def _without_prefix(scope: Scope, decision: Proceed, root: str) -> Scope:
+    """A copy of ``scope`` whose path and raw path lost the version prefix.
+
+    Both include the mount point ``root`` (the ASGI ``root_path``) when the
+    server puts it there; the prefix is cut right after it.
+    """
+    changed = {**scope, "path": root + decision.path}
+    raw_path = scope.get("raw_path")
+    raw_root = root.encode("latin-1", "replace")
+    cut = raw_root + decision.prefix.encode("latin-1")
+    if isinstance(raw_path, bytes) and raw_path.startswith(cut):
+        changed["raw_path"] = raw_root + (raw_path[len(cut):] or b"/")
+    return changed
+
+
+def _with_length(headers: Iterable[tuple[bytes, bytes]], length: int,
+                 drop: bytes = _CONTENT_LENGTH) -> list[tuple[bytes, bytes]]:
+    """``headers`` with Content-Length set to ``length`` (and ``drop`` removed)."""
+    kept = [(name, value) for name, value in headers
+            if (lower := name.lower()) != _CONTENT_LENGTH and lower != drop]
+    kept.append((_CONTENT_LENGTH, str(length).encode("latin-1")))
+    return kept
+
+
+async def _reply(send: Send, reply: Reply) -> None:
+    await send({"type": "http.response.start", "status": reply.status,
+                "headers": list(reply.raw_headers)})
+    await send({"type": "http.response.body", "body": reply.body, "more_body": False})
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnects first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives ``body`` in one message, then defers to the server's."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _adding_headers(send: Send, extra: RawHeaders) -> Send:
+    """A send that adds ``extra`` to the response start and passes everything else."""
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return send_with_headers
+
+
+def _migrating(send: Send, versioning: Versioning, decision: Proceed) -> Send:
+    """A send that migrates a complete JSON response down, and passes anything else.
+
+    The response start is held until the first body message: a single one
+    (``more_body`` false) is migrated and Content-Length fixed; a streamed
+    response, or one that is not JSON or is content-encoded, passes untouched
+    but for the lifecycle headers.
+    """
+    extra = decision.raw_headers
+    held: Message | None = None
+    passing = False
+
+    async def send_migrated(message: Message) -> None:
+        nonlocal held, passing
+        if passing:
+            await send(message)
+            return
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", ())
+            if not isinstance(headers, list | tuple):  # any iterable: read it once
+                message = {**message, "headers": list(headers)}
+            if _json_unencoded(message.get("headers", ())):
+                held = message
+                return
+            passing = True
+            await send({**message, "headers": [*message.get("headers", ()), *extra]})
+            return
+        start, held, passing = held, None, True
+        if start is None:  # a body before any start: the server will complain, not us
+            await send(message)
+            return
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            body = message.get("body", b"")
+            result = versioning.down_response(decision, body)
+            if isinstance(result, Reply):
+                await _reply(send, result)
+                return
+            if result is not body:
+                start = {**start, "headers": _with_length(start.get("headers", ()),
+                                                          len(result))}
+                message = {**message, "body": result}
+        await send({**start, "headers": [*start.get("headers", ()), *extra]})
+        await send(message)
+
+    return send_migrated
+
+
+def _json_unencoded(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """True when the response is JSON and not content-encoded (gzip cannot be migrated)."""
+    json = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower == _CONTENT_TYPE:
+            json = is_json(value)
+        elif lower == _CONTENT_ENCODING and value.strip().lower() not in _IDENTITY:
+            return False
+    return json

@@ -1,0 +1,376 @@
+"""What every HTTP integration decides per request, with no web framework in sight.
+
+:class:`Versioning` selects and checks a request's version and says whether to
+answer at once (400, 403, 410) or go on, with which headers and whether bodies
+need migrating; :class:`Routes` names the request resource of each endpoint.
+The ASGI and WSGI middlewares are thin shells around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import msgspec
+
+from datever.endpoints import METHODS
+from datever.engine import Engine
+from datever.errors import AccessError, MigrationError, VersionError
+from datever.lifecycle import Lifecycle, Signals
+from datever.selection import Source, VersionSelector
+from datever.versions import Version
+
+__all__ = ["Proceed", "Reply", "Routes", "Versioning", "is_json"]
+
+_logger = logging.getLogger("datever")
+
+Headers = tuple[tuple[str, str], ...]
+"""HTTP headers as (name, value) pairs; a name may repeat."""
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+"""The same as ASGI sends them: lower-case names, latin-1 bytes."""
+
+_ENCODER = msgspec.json.Encoder()
+_JSON = ("Content-Type", "application/json")
+_VERSION_HEADER = "X-API-Version"
+_WARNING_HEADER = "X-API-Warning"
+_PLAIN_JSON = frozenset((b"application/json", "application/json",
+                         b"application/json; charset=utf-8", "application/json; charset=utf-8"))
+_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def is_json(content_type: str | bytes | None) -> bool:
+    """True for ``application/json`` and ``application/*+json``, parameters ignored."""
+    if not content_type:
+        return False
+    if content_type in _PLAIN_JSON:  # the common case, without parsing
+        return True
+    if isinstance(content_type, bytes):
+        content_type = content_type.decode("latin-1")
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+def _printable(text: str) -> str:
+    """Printable ASCII only, so that no CR or LF can split a header."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
+
+
+# -- routes ------------------------------------------------------------------
+
+
+class Routes:
+    """Which request resource (``charge.create``) each endpoint's body is.
+
+    >>> routes = Routes()
+    >>> routes.add("POST", "/charges", "charge.create")
+    >>> routes.add("POST", "/charges/{id}/refunds", "refund.create")
+    >>> routes.match("POST", "/charges/ch_1/refunds")
+    'refund.create'
+
+    Templates are matched segment by segment: a ``{name}`` segment matches
+    any one non-empty segment, every other segment itself. A template with no
+    parameter is a dict lookup; among templates the first added wins. A
+    trailing slash is ignored on both sides. Paths are those the service sees,
+    without the version prefix.
+    """
+
+    def __init__(self) -> None:
+        self._static: dict[tuple[str, str], str] = {}
+        self._templates: dict[tuple[str, int], list[tuple[tuple[str | None, ...], str]]] = {}
+        self._declared: list[tuple[str, str, str]] = []
+
+    def add(self, method: str, template: str, resource: str) -> None:
+        """Declare that the body of ``method template`` is the request resource ``resource``."""
+        if not isinstance(method, str) or method.upper() not in METHODS:
+            raise ValueError(f"method {method!r} is not one of {', '.join(sorted(METHODS))}")
+        if not isinstance(template, str) or not template.startswith("/") or any(
+                c in template for c in "?# \t"):
+            raise ValueError(f"template {template!r} must be a path such as '/charges/{{id}}', "
+                             "starting with '/', without a query")
+        if not isinstance(resource, str) or not resource:
+            raise ValueError(f"resource {resource!r} must name a request resource, such as "
+                             "'charge.create'")
+        method = method.upper()
+        segments = _segments(template)
+        compiled: list[str | None] = []
+        for segment in segments:
+            parameter = _PARAMETER.fullmatch(segment)
+            if parameter is None and ("{" in segment or "}" in segment):
+                raise ValueError(f"template {template!r}: a parameter is a whole segment "
+                                 f"such as '{{id}}', not {segment!r}")
+            compiled.append(None if parameter else segment)
+        shape = tuple(compiled)
+        if None not in shape:
+            key = (method, "/" + "/".join(segments))
+            if key in self._static:
+                raise ValueError(f"{method} {template} is already routed to "
+                                 f"{self._static[key]!r}")
+            self._static[key] = resource
+        else:
+            bucket = self._templates.setdefault((method, len(shape)), [])
+            if any(existing == shape for existing, _ in bucket):
+                raise ValueError(f"{method} {template} is already routed (a template with "
+                                 "the same literal segments exists)")
+            bucket.append((shape, resource))
+        self._declared.append((method, template, resource))
+
+    def match(self, method: str, path: str) -> str | None:
+        """The request resource of ``method path``, or None when no route matches."""
+        found = self._static.get((method, path))
+        if found is not None or not self._templates:
+            return found
+        segments = _segments(path)
+        if len(path) > 1 and path.endswith("/"):
+            found = self._static.get((method, "/" + "/".join(segments)))
+            if found is not None:
+                return found
+        for shape, resource in self._templates.get((method, len(segments)), ()):
+            for wanted, segment in zip(shape, segments, strict=True):
+                if (wanted is None and not segment) or (wanted is not None and
+                                                        wanted != segment):
+                    break
+            else:
+                return resource
+        return None
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        """Every declared route as (method, template, resource), in the order added."""
+        return iter(self._declared)
+
+    def __len__(self) -> int:
+        """The number of declared routes."""
+        return len(self._declared)
+
+    def __repr__(self) -> str:
+        return f"<Routes {len(self._declared)} routes>"
+
+
+def _segments(path: str) -> list[str]:
+    """``/charges/ch_1/`` -> ``['charges', 'ch_1']``; ``/`` -> ``[]``."""
+    stripped = path.strip("/")
+    return stripped.split("/") if stripped else []
+
+
+# -- decisions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Answer the request at once with this status, headers and JSON body; do not serve it."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+    @property
+    def raw_headers(self) -> RawHeaders:
+        """The headers as ASGI wants them: lower-case latin-1 bytes, Content-Length included."""
+        return (*((name.lower().encode("latin-1"), value.encode("latin-1"))
+                  for name, value in self.headers),
+                (b"content-length", str(len(self.body)).encode("latin-1")))
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything about a request that depends only on its version, its day and defaulting."""
+
+    headers: Headers
+    raw_headers: RawHeaders
+    up: bool
+    down: bool
+    removed: Reply | None
+
+
+@dataclass(slots=True)
+class Proceed:
+    """Serve the request: at ``path`` (without the version prefix), adding ``headers``.
+
+    ``prefix`` is the removed path prefix (``/v2021-06-07``, or ``""``);
+    ``resource`` is the route's request resource (None: no route, bodies
+    are not migrated up); ``migrate_request`` is True when a JSON body for
+    ``resource`` must be migrated up, ``migrate_response`` when JSON
+    responses must be migrated down. ``raw_headers`` are ``headers`` as
+    lower-case latin-1 bytes. Treat it as read-only.
+    """
+
+    version: Version
+    path: str
+    prefix: str
+    source: Source
+    resource: str | None
+    headers: Headers
+    raw_headers: RawHeaders
+    migrate_request: bool
+    migrate_response: bool
+
+
+class Versioning:
+    """Per-request version logic shared by the ASGI and WSGI middlewares.
+
+    Built from the ``engine``, the ``selector`` that finds a request's
+    version (by default one on the engine's timeline with its defaults), an
+    optional ``lifecycle`` (its signals give the headers and the 400/403/410
+    answers; without one the version is echoed in ``X-API-Version`` and
+    warnings go in ``X-API-Warning``) and the ``routes`` naming request
+    resources (without them, request bodies are never migrated).
+    """
+
+    def __init__(self, engine: Engine, selector: VersionSelector | None = None, *,
+                 lifecycle: Lifecycle | None = None, routes: Routes | None = None) -> None:
+        selector = selector if selector is not None else VersionSelector(engine.timeline)
+        if selector.timeline is not engine.timeline:
+            raise ValueError("the selector and the engine must share one timeline: build the "
+                             "selector from engine.timeline")
+        self.engine = engine
+        self.selector = selector
+        self.lifecycle = lifecycle
+        self.routes = routes if routes is not None else Routes()
+        self.version_header = lifecycle.version_header if lifecycle else _VERSION_HEADER
+        self.warning_header = lifecycle.warning_header if lifecycle else _WARNING_HEADER
+        self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}
+        self._day: tuple[int, dt.date] = (-1, dt.date.min)
+
+    def _today(self) -> dt.date:
+        """Today in UTC; the date object is made once a day, not once a request."""
+        number = int(time.time()) // 86400
+        if number != self._day[0]:
+            self._day = (number, dt.datetime.now(dt.UTC).date())
+        return self._day[1]
+
+    def decide(self, method: str, path: str, headers: Mapping[str, str] | None = None,
+               query: Mapping[str, str] | None = None, *, account: str | None = None,
+               client_pin: str | None = None, today: dt.date | None = None) -> Reply | Proceed:
+        """Select the version of one request, check it, and say what to do.
+
+        ``headers`` need only hold the selector's version header, ``query``
+        only its query parameter. ``account`` is pinned on its first request
+        (with a pin store) and is the client whose preview access is checked.
+        """
+        day = today if today is not None else self._today()
+        try:
+            selection = self.selector.select(path, headers, query, account=account,
+                                             client_pin=client_pin, today=day)
+        except VersionError as exc:
+            return self._invalid(exc)
+        version = selection.version
+        try:
+            self.engine.timeline.check_access(version, account)
+        except AccessError as exc:
+            return self._forbidden(version, str(exc))
+        key = (version, selection.defaulted, day)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plan = self._plans[key] = self._plan(version, day, selection.defaulted)
+        if plan.removed is not None:
+            return plan.removed
+        stripped = selection.path
+        prefix = path[:len(path) - len(stripped)] if selection.source == "path" else ""
+        if prefix and not path.endswith(stripped):  # "/v2021-06-07" became "/"
+            prefix = path
+        resource = self.routes.match(method, stripped)
+        return Proceed(version, stripped, prefix, selection.source, resource, plan.headers,
+                       plan.raw_headers, plan.up and resource is not None, plan.down)
+
+    def _plan(self, version: Version, day: dt.date, defaulted: bool) -> _Plan:
+        signals = (self.lifecycle.signals(version, day, defaulted=defaulted)
+                   if self.lifecycle is not None else self._signals(version, defaulted))
+        up = not self.engine.pipeline(version, "up").is_empty
+        down = not self.engine.pipeline(version, "down").is_empty
+        raw = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in signals.headers)
+        removed = None
+        if not signals.proceed:
+            removed = Reply(signals.status, signals.headers, signals.body or b"")
+        return _Plan(signals.headers, raw, up, down, removed)
+
+    def _signals(self, version: Version, defaulted: bool) -> Signals:
+        """The minimal signals without a lifecycle: the version and its warnings."""
+        headers = [(self.version_header, _printable(version.name))]
+        if defaulted:
+            headers.append((self.warning_header, f"no API version was requested, so "
+                            f"{_printable(version.name)} was served; name one (e.g. in the "
+                            f"{self.version_header} header)"))
+        if version.warning:
+            headers.append((self.warning_header, _printable(version.warning)))
+        return Signals(200, tuple(headers))
+
+    def _invalid(self, error: VersionError) -> Reply:
+        if self.lifecycle is not None:
+            signals = self.lifecycle.error_signals(error)
+            return Reply(signals.status, signals.headers, signals.body or b"")
+        message = str(error).removesuffix(f" (accepted forms: {error.accepted})")
+        return _error(400, (), {"type": "invalid_version", "message": message,
+                                "reason": error.reason, "requested": error.requested,
+                                "accepted": error.accepted})
+
+    def _forbidden(self, version: Version, reason: str) -> Reply:
+        if self.lifecycle is not None:
+            signals = self.lifecycle.forbidden_signals(version.name, reason)
+            return Reply(signals.status, signals.headers, signals.body or b"")
+        return _error(403, ((self.version_header, _printable(version.name)),), {
+            "type": "version_forbidden", "version": version.name,
+            "message": f"{version.name} is not available to this client: {reason}",
+            "reason": reason})
+
+    # -- bodies --------------------------------------------------------------
+
+    def up_request(self, proceed: Proceed, body: bytes) -> bytes | Reply:
+        """The request ``body`` migrated up to the head, or a 400 Reply when it cannot be.
+
+        An empty body is returned as is; so is one the up pipeline cannot touch.
+        """
+        resource = proceed.resource
+        if resource is None or not body or body.isspace():
+            return body
+        pipeline = self.engine.pipeline(proceed.version, "up")
+        if (not any(resource in table for table in pipeline.passes)
+                and not pipeline.might_touch(body)):
+            return body
+        try:
+            return self.engine.up_json(body, proceed.version, resource=resource)
+        except MigrationError as exc:
+            if exc.message.startswith("invalid JSON"):
+                message = ("the request body is not valid JSON: "
+                           + exc.message.removeprefix("invalid JSON: "))
+            else:
+                detail = exc.message.removeprefix(f"up to {proceed.version.name}: ")
+                message = (f"the request body does not fit {resource} at "
+                           f"{proceed.version.name}: {detail} (at {exc.json_path})")
+            return _error(400, proceed.headers, {
+                "type": "invalid_request_body", "message": message,
+                "version": proceed.version.name, "resource": resource,
+                "path": exc.json_path, "change": exc.change})
+
+    def down_response(self, proceed: Proceed, body: bytes) -> bytes | Reply:
+        """The JSON response ``body`` migrated down to the client's version.
+
+        A head response that the transforms cannot handle is a bug of the
+        service, not of the client: it is logged, and answered with a 500
+        whose body names no internals.
+        """
+        if not body:
+            return body
+        try:
+            return self.engine.down_json(body, proceed.version)
+        except MigrationError:
+            _logger.exception("datever could not migrate a response down to %s",
+                             proceed.version.name)
+            return _error(500, proceed.headers, {
+                "type": "response_migration_failed",
+                "message": f"the response could not be rendered at {proceed.version.name}",
+                "version": proceed.version.name})
+
+    def __repr__(self) -> str:
+        return (f"<Versioning {self.engine.timeline.name!r}, {len(self.routes)} routes, "
+                f"lifecycle {'on' if self.lifecycle else 'off'}>")
+
+
+def _error(status: int, headers: Headers, error: dict[str, object]) -> Reply:
+    return Reply(status, (*headers, _JSON), _ENCODER.encode({"error": error}))
