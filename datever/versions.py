@@ -7,6 +7,7 @@ the sorted releases); ``X`` is the head; ``v1`` the initial version.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -154,8 +155,8 @@ class Timeline:
         #: backward-compatible changes: they apply to every version, old ones included
         self.retroactive = frozenset(c for c in self.changes if _retroactive(c))
         self._migrating = tuple(c for c in self.changes if c not in self.retroactive)
-        ids = [change.id for change in self.changes]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        counts = collections.Counter(change.id for change in self.changes)
+        duplicates = sorted(i for i, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"change ids must be unique, repeated: {duplicates}")
         self._by_id = {change.id: change for change in self.changes}
