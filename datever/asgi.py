@@ -7,16 +7,21 @@ Wrap any ASGI app (Starlette, FastAPI, Litestar, a bare callable)::
 
 It strips the ``/v2021-06-07`` prefix from the path, answers 400/403/410 on
 its own, migrates JSON request bodies up and complete JSON responses down, and
-adds the lifecycle headers to every response. At the head version nothing is
-buffered: only the headers are added. Lifespan and websocket scopes pass
-through.
+adds the lifecycle headers to every response. HTTP-level changes pending for
+the version (:mod:`datever.endpoints`) are applied too: a renamed endpoint's
+path and renamed query parameters are rewritten before the app sees them
+(``path``, ``raw_path``, ``query_string``), an endpoint the version predates
+is a 404, a removed one is served by its change's handler, and the response's
+2xx status and 4xx/5xx JSON error body are turned back into the old ones.
+At the head version nothing is buffered: only the headers are added.
+Lifespan and websocket scopes pass through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from datever.context import _reset, _set
 from datever.http import Proceed, RawHeaders, Reply, Versioning, is_json
@@ -96,12 +101,22 @@ class VersioningMiddleware:
         decision = self.versioning.decide(
             scope["method"], path, headers, query,
             account=self.account(scope) if self.account else None,
-            client_pin=self.client_pin(scope) if self.client_pin else None)
+            client_pin=self.client_pin(scope) if self.client_pin else None,
+            query_string=scope.get("query_string"))
         if isinstance(decision, Reply):
             await _reply(send, decision)
             return
-        if decision.prefix:
+        if decision.removed is not None:  # an endpoint the app no longer has
+            removed_body = await _read_body(receive)
+            if removed_body is not None:
+                await _reply(send, self.versioning.serve_removed(decision, removed_body))
+            return
+        if decision.moved:
+            scope = _moved(scope, decision, root)
+        elif decision.prefix:
             scope = _without_prefix(scope, decision, root)
+        if decision.query_string is not None:
+            scope = {**scope, "query_string": decision.query_string.encode("latin-1")}
         if (decision.migrate_request and is_json(content_type)
                 and (content_encoding or b"").strip().lower() in _IDENTITY):
             body = await _read_body(receive)
@@ -118,6 +133,8 @@ class VersioningMiddleware:
             send = _migrating(send, self.versioning, decision)
         else:
             send = _adding_headers(send, decision.raw_headers)
+        if decision.undo is not None:
+            send = _undoing(send, self.versioning, decision)
         token = _set(decision.version)
         try:
             await self.app(scope, receive, send)
@@ -141,6 +158,57 @@ def _without_prefix(scope: Scope, decision: Proceed, root: str) -> Scope:
     if isinstance(raw_path, bytes) and raw_path.startswith(cut):
         changed["raw_path"] = raw_root + (raw_path[len(cut):] or b"/")
     return changed
+
+
+def _moved(scope: Scope, decision: Proceed, root: str) -> Scope:
+    """A copy of ``scope`` at the renamed endpoint's path (after the mount point ``root``)."""
+    path = root + decision.path
+    return {**scope, "path": path, "raw_path": quote(path).encode("latin-1")}
+
+
+def _undoing(send: Send, versioning: Versioning, decision: Proceed) -> Send:
+    """A send that gives an older client its response status and error format.
+
+    The status is mapped on the response start; a 4xx or 5xx JSON response is
+    held whole (streamed or not) when the version has an older error format,
+    converted, and passed on with its new Content-Length.
+    """
+    undo = decision.undo
+    assert undo is not None
+    held: Message | None = None
+    chunks: list[bytes] = []
+
+    async def send_undone(message: Message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start":
+            status = undo.status(message["status"])
+            if status != message["status"]:
+                message = {**message, "status": status}
+            if undo.rewrites_body(status):
+                headers = list(message.get("headers", ()))
+                if _json_unencoded(headers):
+                    held = {**message, "headers": headers}
+                    return
+            await send(message)
+            return
+        if held is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        start, held = held, None
+        body = b"".join(chunks)
+        result = versioning.undo_error(decision, body)
+        if isinstance(result, Reply):
+            start = {**start, "status": result.status, "headers": list(result.raw_headers)}
+            result = result.body
+        elif result is not body:
+            start = {**start, "headers": _with_length(start["headers"], len(result))}
+        await send(start)
+        await send({"type": "http.response.body", "body": result, "more_body": False})
+
+    return send_undone
 
 
 def _with_length(headers: Iterable[tuple[bytes, bytes]], length: int,

@@ -1,8 +1,12 @@
 """Declarations of HTTP-level changes: endpoints, query parameters, statuses, limits, headers.
 
 They carry no payload steps (``down`` and ``up`` are empty), so a pipeline
-skips them; they exist for the changelog and the classifier, and the
-middleware will give them behaviour later. Declare one under the resource
+skips them; they feed the changelog and the classifier, and the HTTP layer
+(:mod:`datever.http`, used by both middlewares) gives these their behaviour
+for clients whose version predates them: ``rename_param``,
+``rename_endpoint``, ``add_endpoint``, ``remove_endpoint`` (with a
+``handler``), ``change_status`` and ``change_error_format`` (with a
+``down``). The others are descriptive only. Declare one under the resource
 whose endpoint it concerns, like any operation::
 
     Change(released="2025-01-06",
@@ -14,17 +18,23 @@ With no steps, ``up(down(x)) == x`` holds trivially, so every one is lossless.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datever.errors import ChangeError
 from datever.operations import Operation
 
+if TYPE_CHECKING:
+    from datever.versions import Version
+
 __all__ = [
     "METHODS",
+    "EndpointHandler",
     "EndpointOperation",
+    "EndpointRequest",
+    "ErrorDown",
     "add_endpoint",
     "add_header",
     "add_param",
@@ -45,6 +55,33 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 _PARAM_FORBIDDEN = re.compile(r"[\s&=?#]")
+_TEMPLATE_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRequest:
+    """What the handler of a removed endpoint is given: a framework-free request.
+
+    ``path`` is the path the client asked for, without the version prefix
+    (after any older renames); ``params`` the values of the ``{name}``
+    segments of the removed endpoint's template; ``query`` the query
+    parameters (the last value of a repeated one); ``body`` the decoded JSON
+    request body, or None when there is none; ``version`` the client's version.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    version: Version
+
+
+EndpointHandler = Callable[[EndpointRequest], tuple[int, Any]]
+"""Serves a removed endpoint to older versions: returns (status, JSON-able body)."""
+
+ErrorDown = Callable[[Any], Any]
+"""Turns a head error body (decoded JSON) into the old error format."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +153,19 @@ def _check_int(value: object, what: str) -> int:
     return value
 
 
+def _template_names(path: str, what: str) -> set[str]:
+    """The ``{name}`` parameters of a path template; each must be a whole segment."""
+    names: set[str] = set()
+    for segment in path.strip("/").split("/"):
+        parameter = _TEMPLATE_PARAMETER.fullmatch(segment)
+        if parameter is not None:
+            names.add(parameter.group(1))
+        elif "{" in segment or "}" in segment:
+            raise ChangeError(f"{what}: a parameter is a whole segment such as '{{id}}', "
+                              f"not {segment!r}")
+    return names
+
+
 def _endpoint(method: str, path: str) -> str:
     return f"{method} {path}"
 
@@ -131,21 +181,42 @@ def add_endpoint(method: str, path: str) -> EndpointOperation:
                       {"method": method, "path": path})
 
 
-def remove_endpoint(method: str, path: str) -> EndpointOperation:
-    """The endpoint ``method path`` is gone from the newest version."""
+def remove_endpoint(method: str, path: str,
+                    handler: EndpointHandler | None = None) -> EndpointOperation:
+    """The endpoint ``method path`` is gone from the newest version.
+
+    ``handler`` keeps it alive for older versions: it takes an
+    :class:`EndpointRequest` and returns ``(status, body)``, ``body`` any
+    JSON-able value, sent as is (no other change is applied to it). Without a
+    handler older versions get whatever the app answers (usually 404).
+    """
     method = _check_method(method, "remove_endpoint")
     path = _check_path(path, "remove_endpoint")
+    if handler is not None and not callable(handler):
+        raise ChangeError(f"remove_endpoint: handler must be callable (it takes an "
+                          f"EndpointRequest and returns (status, body)), got {handler!r}")
     return _operation("remove_endpoint", f"remove endpoint {_endpoint(method, path)}",
-                      {"method": method, "path": path})
+                      {"method": method, "path": path, "handler": handler})
 
 
 def rename_endpoint(method: str, old_path: str, new_path: str) -> EndpointOperation:
-    """The endpoint ``method old_path`` now lives at ``new_path``."""
+    """The endpoint ``method old_path`` now lives at ``new_path``.
+
+    Both may be templates (``/charges/{id}/refunds``); the parameters of
+    ``new_path`` are taken by name from ``old_path``, so each must be there.
+    An old client's request to ``old_path`` is rewritten to ``new_path``.
+    """
     method = _check_method(method, "rename_endpoint")
     old_path = _check_path(old_path, "rename_endpoint: old_path")
     new_path = _check_path(new_path, "rename_endpoint: new_path")
     if old_path == new_path:
         raise ChangeError(f"rename_endpoint: {method} {old_path} is renamed to itself")
+    old_names = _template_names(old_path, "rename_endpoint: old_path")
+    missing = sorted(_template_names(new_path, "rename_endpoint: new_path") - old_names)
+    if missing:
+        raise ChangeError(f"rename_endpoint: new_path {new_path!r} uses "
+                          f"{', '.join('{' + name + '}' for name in missing)}, which "
+                          f"old_path {old_path!r} does not have")
     return _operation(
         "rename_endpoint", f"move endpoint {_endpoint(method, old_path)} to {new_path}",
         {"method": method, "old_path": old_path, "new_path": new_path},
@@ -211,11 +282,20 @@ def change_status(method: str, path: str, old: int, new: int) -> EndpointOperati
     )
 
 
-def change_error_format(description: str) -> EndpointOperation:
-    """Error responses have a new format; ``description`` says how it differs."""
+def change_error_format(description: str, *, down: ErrorDown | None = None
+                        ) -> EndpointOperation:
+    """Error responses have a new format; ``description`` says how it differs.
+
+    ``down`` takes a head error body (decoded JSON) and returns it in the old
+    format; older versions then get their 4xx and 5xx JSON responses through
+    it. Without it the change is descriptive only.
+    """
     text = _check_text(description, "change_error_format: description")
+    if down is not None and not callable(down):
+        raise ChangeError(f"change_error_format: down must be callable (it takes the head "
+                          f"error body and returns the old one), got {down!r}")
     return _operation("change_error_format", f"change the error format: {text}",
-                      {"description": text})
+                      {"description": text, "down": down})
 
 
 def change_sort_order(method: str, path: str, description: str) -> EndpointOperation:

@@ -4,6 +4,14 @@
 answer at once (400, 403, 410) or go on, with which headers and whether bodies
 need migrating; :class:`Routes` names the request resource of each endpoint.
 The ASGI and WSGI middlewares are thin shells around it.
+
+HTTP-level changes (:mod:`datever.endpoints`) pending for a version are
+compiled once per version into :class:`EndpointRules`: ``decide`` walks them
+oldest first to rewrite an old client's request up (path, query string), to
+answer 404 for an endpoint its version does not have, or to route it to a
+removed endpoint's handler; the response side (2xx status, error format) is
+undone newest first by :class:`ResponseUndo`. A version with no such change
+pending has no rules and pays nothing.
 """
 
 from __future__ import annotations
@@ -13,18 +21,29 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus, unquote_plus
 
 import msgspec
 
-from datever.endpoints import METHODS
+from datever.changes import Change
+from datever.endpoints import (
+    METHODS,
+    EndpointHandler,
+    EndpointOperation,
+    EndpointRequest,
+    ErrorDown,
+)
 from datever.engine import Engine
 from datever.errors import AccessError, MigrationError, VersionError
 from datever.lifecycle import Lifecycle, Signals
 from datever.selection import Source, VersionSelector
 from datever.versions import Version
 
-__all__ = ["Proceed", "Reply", "Routes", "Versioning", "is_json"]
+__all__ = ["EndpointRules", "Proceed", "Removed", "Reply", "ResponseUndo", "Routes",
+           "Versioning", "is_json"]
 
 _logger = logging.getLogger("datever")
 
@@ -40,6 +59,8 @@ _WARNING_HEADER = "X-API-Warning"
 _PLAIN_JSON = frozenset((b"application/json", "application/json",
                          b"application/json; charset=utf-8", "application/json; charset=utf-8"))
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+_DECODER = msgspec.json.Decoder()
 
 
 def is_json(content_type: str | bytes | None) -> bool:
@@ -156,6 +177,238 @@ def _segments(path: str) -> list[str]:
     return stripped.split("/") if stripped else []
 
 
+# -- endpoint changes ----------------------------------------------------------
+
+_REQUEST_KINDS = frozenset(("rename_endpoint", "rename_param", "add_endpoint",
+                            "remove_endpoint", "change_status"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One pending endpoint operation, in the order the walk meets it (oldest first)."""
+
+    order: int
+    kind: str
+    change: Change
+    method: str
+    template: str
+    details: Mapping[str, Any]
+    target: tuple[tuple[str, bool], ...] = ()  # rename_endpoint: (text, is parameter)
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A removed endpoint that an older version still reaches through its ``handler``.
+
+    ``method`` is the request's method, ``params`` the values of the
+    template's ``{name}`` segments, ``path`` and ``query`` the request's path
+    and raw query string as the handler sees them, ``change`` the change that
+    removed the endpoint.
+    """
+
+    handler: EndpointHandler
+    method: str
+    params: Mapping[str, str]
+    path: str
+    query: str
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseUndo:
+    """What to undo on a response for an older version, newest change first.
+
+    ``statuses`` are (head status, old status) pairs of ``change_status``
+    declarations on the served endpoint; ``errors`` the ``down`` callables of
+    ``change_error_format`` declarations, applied to 4xx and 5xx JSON bodies.
+    """
+
+    statuses: tuple[tuple[int, int], ...]
+    errors: tuple[ErrorDown, ...]
+
+    def status(self, status: int) -> int:
+        """The status the old client gets for the app's ``status``."""
+        for head, old in self.statuses:
+            if status == head:
+                status = old
+        return status
+
+    def rewrites_body(self, status: int) -> bool:
+        """True when a JSON response with ``status`` needs its error body converted."""
+        return status >= 400 and bool(self.errors)
+
+    def error_body(self, body: Any) -> Any:
+        """A head error body (decoded JSON) in the old client's error format."""
+        for down in self.errors:
+            body = down(body)
+        return body
+
+
+@dataclass(slots=True)
+class _Walked:
+    """Where the walk of one request ended: the head-side request, or an early answer."""
+
+    path: str
+    query: str | bytes | None
+    moved: bool = False
+    requery: bool = False
+    statuses: list[tuple[int, int]] = field(default_factory=list)
+    missing: _Rule | None = None
+    removed: Removed | None = None
+
+
+class EndpointRules:
+    """The HTTP-level changes pending for one version, compiled for per-request use.
+
+    Built once per version (see :meth:`of`). Each rule is found by a dict
+    lookup on its (method, path) or, for a template, by matching segments in
+    a bucket of (method, segment count). :meth:`walk` applies the rules
+    oldest first, each seeing the request as its change saw it: a renamed
+    endpoint's path is rewritten before the next rule looks at it.
+    """
+
+    def __init__(self, version: Version) -> None:
+        self.version = version
+        self._static: dict[tuple[str, str], list[_Rule]] = {}
+        self._templates: dict[tuple[str, int],
+                              list[tuple[tuple[str | None, ...], tuple[str, ...], _Rule]]] = {}
+        errors: list[ErrorDown] = []
+        order = 0
+        for change in version.pending:
+            for ops in change.resources.values():
+                for op in ops:
+                    if not isinstance(op, EndpointOperation):
+                        continue
+                    details = op.details
+                    if op.kind == "change_error_format" and details.get("down") is not None:
+                        errors.append(details["down"])
+                    elif op.kind in _REQUEST_KINDS and not (
+                            op.kind == "remove_endpoint" and details.get("handler") is None):
+                        self._add(order, op, change)
+                    order += 1
+        self.methods = frozenset(method for method, _ in (*self._static, *self._templates))
+        self.errors: tuple[ErrorDown, ...] = tuple(reversed(errors))
+        self._errors_only = ResponseUndo((), self.errors) if self.errors else None
+
+    @classmethod
+    def of(cls, version: Version) -> EndpointRules | None:
+        """The rules of ``version``, or None when no endpoint change is pending for it."""
+        rules = cls(version)
+        return rules if rules.methods or rules.errors else None
+
+    def _add(self, order: int, op: EndpointOperation, change: Change) -> None:
+        details = op.details
+        template = details["old_path"] if op.kind == "rename_endpoint" else details["path"]
+        target: tuple[tuple[str, bool], ...] = ()
+        if op.kind == "rename_endpoint":
+            target = tuple((found.group(1), True) if (found := _PARAMETER.fullmatch(part))
+                           else (part, False) for part in _segments(details["new_path"]))
+        rule = _Rule(order, op.kind, change, details["method"], template, details, target)
+        shape: list[str | None] = []
+        names: list[str] = []
+        for segment in _segments(template):
+            parameter = _PARAMETER.fullmatch(segment)
+            shape.append(None if parameter else segment)
+            if parameter:
+                names.append(parameter.group(1))
+        if not names:
+            key = (rule.method, "/" + "/".join(segment for segment in shape if segment))
+            self._static.setdefault(key, []).append(rule)
+        else:
+            self._templates.setdefault((rule.method, len(shape)), []).append(
+                (tuple(shape), tuple(names), rule))
+
+    def find(self, method: str, path: str, start: int = 0
+             ) -> tuple[_Rule, Mapping[str, str]] | None:
+        """The first rule at or after ``start`` that matches ``method path``, with its params."""
+        segments = _segments(path)
+        best: _Rule | None = None
+        params: Mapping[str, str] = _NO_PARAMS
+        for rule in self._static.get((method, "/" + "/".join(segments)), ()):
+            if rule.order >= start:
+                best = rule
+                break
+        for shape, names, rule in self._templates.get((method, len(segments)), ()):
+            if rule.order < start:
+                continue
+            if best is not None and rule.order > best.order:
+                break
+            values: list[str] = []
+            for wanted, segment in zip(shape, segments, strict=True):
+                if wanted is None:
+                    if not segment:
+                        break
+                    values.append(segment)
+                elif wanted != segment:
+                    break
+            else:
+                best, params = rule, dict(zip(names, values, strict=True))
+                break
+        return None if best is None else (best, params)
+
+    def walk(self, method: str, path: str, query: str | bytes | None) -> _Walked:
+        """Apply the rules to one request, oldest first, and say where it ended."""
+        walked = _Walked(path, query)
+        if method not in self.methods:
+            return walked
+        start = 0
+        while (found := self.find(method, walked.path, start)) is not None:
+            rule, params = found
+            start = rule.order + 1
+            kind = rule.kind
+            if kind == "rename_endpoint":
+                walked.path = "/" + "/".join(params[text] if is_parameter else text
+                                             for text, is_parameter in rule.target)
+                walked.moved = True
+            elif kind == "rename_param":
+                renamed = _rename_query(walked.query, rule.details["old"],
+                                        rule.details["new"])
+                if renamed is not None:
+                    walked.query, walked.requery = renamed, True
+            elif kind == "change_status":
+                walked.statuses.append((rule.details["new"], rule.details["old"]))
+            elif kind == "add_endpoint":
+                walked.missing = rule
+                return walked
+            else:  # remove_endpoint with a handler
+                query = walked.query or ""
+                walked.removed = Removed(
+                    rule.details["handler"], method, params, walked.path,
+                    query.decode("latin-1") if isinstance(query, bytes) else query,
+                    rule.change)
+                return walked
+        return walked
+
+    def undo(self, walked: _Walked) -> ResponseUndo | None:
+        """The response-side undo of a walked request, or None when there is none."""
+        if not walked.statuses:
+            return self._errors_only
+        return ResponseUndo(tuple(reversed(walked.statuses)), self.errors)
+
+    def __repr__(self) -> str:
+        count = sum(map(len, self._static.values())) + sum(map(len, self._templates.values()))
+        return (f"<EndpointRules {self.version.name}: {count} request rules, "
+                f"{len(self.errors)} error formats>")
+
+
+def _rename_query(query: str | bytes | None, old: str, new: str) -> str | None:
+    """``query`` with the parameter ``old`` renamed ``new``, or None when it has no ``old``.
+
+    Only the names of the matching pairs are rewritten; every other byte is kept.
+    """
+    if not query:
+        return None
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    parts = text.split("&")
+    changed = False
+    for index, part in enumerate(parts):
+        name, equals, value = part.partition("=")
+        if name == old or (("%" in name or "+" in name) and unquote_plus(name) == old):
+            parts[index] = quote_plus(new) + equals + value
+            changed = True
+    return "&".join(parts) if changed else None
+
+
 # -- decisions ---------------------------------------------------------------
 
 
@@ -184,6 +437,7 @@ class _Plan:
     up: bool
     down: bool
     removed: Reply | None
+    endpoints: EndpointRules | None = None
 
 
 @dataclass(slots=True)
@@ -196,6 +450,13 @@ class Proceed:
     ``resource`` must be migrated up, ``migrate_response`` when JSON
     responses must be migrated down. ``raw_headers`` are ``headers`` as
     lower-case latin-1 bytes. Treat it as read-only.
+
+    When HTTP-level changes are pending for the version: ``moved`` is True
+    when the path was rewritten (a renamed endpoint; ``path`` is the new one),
+    ``query_string`` is the rewritten query string (None: unchanged),
+    ``removed`` names a removed endpoint to serve with
+    :meth:`Versioning.serve_removed` instead of the app, and ``undo`` says
+    what to undo on the response (status, error format).
     """
 
     version: Version
@@ -207,6 +468,10 @@ class Proceed:
     raw_headers: RawHeaders
     migrate_request: bool
     migrate_response: bool
+    query_string: str | None = None
+    moved: bool = False
+    removed: Removed | None = None
+    undo: ResponseUndo | None = None
 
 
 class Versioning:
@@ -233,6 +498,7 @@ class Versioning:
         self.version_header = lifecycle.version_header if lifecycle else _VERSION_HEADER
         self.warning_header = lifecycle.warning_header if lifecycle else _WARNING_HEADER
         self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}
+        self._endpoints: dict[str, EndpointRules | None] = {}
         self._day: tuple[int, dt.date] = (-1, dt.date.min)
 
     def _today(self) -> dt.date:
@@ -244,12 +510,15 @@ class Versioning:
 
     def decide(self, method: str, path: str, headers: Mapping[str, str] | None = None,
                query: Mapping[str, str] | None = None, *, account: str | None = None,
-               client_pin: str | None = None, today: dt.date | None = None) -> Reply | Proceed:
+               client_pin: str | None = None, today: dt.date | None = None,
+               query_string: str | bytes | None = None) -> Reply | Proceed:
         """Select the version of one request, check it, and say what to do.
 
         ``headers`` need only hold the selector's version header, ``query``
         only its query parameter. ``account`` is pinned on its first request
         (with a pin store) and is the client whose preview access is checked.
+        ``query_string`` is the raw query, for renamed query parameters (and
+        the query a removed endpoint's handler sees); without it none are renamed.
         """
         day = today if today is not None else self._today()
         try:
@@ -274,9 +543,21 @@ class Versioning:
         prefix = path[:len(path) - len(stripped)] if selection.source == "path" else ""
         if prefix and not path.endswith(stripped):  # "/v2021-06-07" became "/"
             prefix = path
-        resource = self.routes.match(method, stripped)
-        return Proceed(version, stripped, prefix, selection.source, resource, plan.headers,
-                       plan.raw_headers, plan.up and resource is not None, plan.down)
+        rules = plan.endpoints
+        if rules is None:
+            resource = self.routes.match(method, stripped)
+            return Proceed(version, stripped, prefix, selection.source, resource,
+                           plan.headers, plan.raw_headers, plan.up and resource is not None,
+                           plan.down)
+        walked = rules.walk(method, stripped, query_string)
+        if walked.missing is not None:
+            return self._missing(version, method, stripped, walked.missing, plan.headers)
+        resource = self.routes.match(method, walked.path)
+        return Proceed(version, walked.path, prefix, selection.source, resource, plan.headers,
+                       plan.raw_headers, plan.up and resource is not None, plan.down,
+                       query_string=walked.query if walked.requery and isinstance(
+                           walked.query, str) else None,
+                       moved=walked.moved, removed=walked.removed, undo=rules.undo(walked))
 
     def _plan(self, version: Version, day: dt.date, defaulted: bool) -> _Plan:
         signals = (self.lifecycle.signals(version, day, defaulted=defaulted)
@@ -288,8 +569,23 @@ class Versioning:
         removed = None
         if not signals.proceed:
             removed = Reply(signals.status, signals.headers, signals.body or b"")
-        return _Plan(signals.headers, raw, up, down, removed)
+        return _Plan(signals.headers, raw, up, down, removed, self.endpoint_rules(version))
 
+    def endpoint_rules(self, version: Version) -> EndpointRules | None:
+        """The compiled HTTP-level changes pending for ``version`` (None: none), cached."""
+        try:
+            return self._endpoints[version.key]
+        except KeyError:
+            rules = self._endpoints[version.key] = EndpointRules.of(version)
+            return rules
+
+    def _missing(self, version: Version, method: str, path: str, rule: _Rule,
+                 headers: Headers) -> Reply:
+        """The 404 of an endpoint that ``version`` predates."""
+        return _error(404, headers, {
+            "type": "endpoint_not_found", "version": version.name,
+            "message": f"{method} {path} does not exist in {version.name}; it was added "
+                       f"in {rule.change.label}", "added_in": rule.change.label})
     def _signals(self, version: Version, defaulted: bool) -> Signals:
         """The minimal signals without a lifecycle: the version and its warnings."""
         headers = [(self.version_header, _printable(version.name))]
@@ -366,6 +662,59 @@ class Versioning:
                 "type": "response_migration_failed",
                 "message": f"the response could not be rendered at {proceed.version.name}",
                 "version": proceed.version.name})
+
+    def serve_removed(self, proceed: Proceed, body: bytes) -> Reply:
+        """Answer a request for a removed endpoint through its change's handler.
+
+        The handler gets the request body as decoded JSON (None when empty)
+        and its ``(status, body)`` is sent as is, with the version's headers.
+        A body that is not JSON is a 400; a failing handler a logged 500.
+        """
+        removed = proceed.removed
+        if removed is None:
+            raise ValueError("serve_removed() is for a Proceed whose removed is set")
+        decoded: Any = None
+        if body and not body.isspace():
+            try:
+                decoded = _DECODER.decode(body)
+            except msgspec.DecodeError as exc:
+                return _error(400, proceed.headers, {
+                    "type": "invalid_request_body", "version": proceed.version.name,
+                    "message": f"the request body is not valid JSON: {exc}"})
+        query = dict(parse_qsl(removed.query, keep_blank_values=True)) if removed.query else {}
+        request = EndpointRequest(removed.method, removed.path, removed.params,
+                                  query, decoded, proceed.version)
+        try:
+            status, answer = removed.handler(request)
+            if not isinstance(status, int) or not 100 <= status <= 599:
+                raise TypeError(f"the handler returned status {status!r}, not an HTTP status")
+            encoded = _ENCODER.encode(answer)
+        except Exception:
+            _logger.exception("the handler of a removed endpoint (%s) failed at %s",
+                              removed.change.id or removed.change.label, proceed.version.name)
+            return _error(500, proceed.headers, {
+                "type": "removed_endpoint_failed", "version": proceed.version.name,
+                "message": f"the endpoint could not be served at {proceed.version.name}"})
+        return Reply(status, (*proceed.headers, _JSON), encoded)
+
+    def undo_error(self, proceed: Proceed, body: bytes) -> bytes | Reply:
+        """A head JSON error ``body`` in the error format of the client's version.
+
+        A body the ``down`` callables cannot convert is logged and answered with
+        a 500 whose Reply carries only its Content-Type (the caller adds the
+        version's headers, as for any response).
+        """
+        undo = proceed.undo
+        if undo is None or not undo.errors or not body:
+            return body
+        try:
+            return _ENCODER.encode(undo.error_body(_DECODER.decode(body)))
+        except Exception:
+            _logger.exception("datever could not convert an error body down to %s",
+                              proceed.version.name)
+            return _error(500, (), {
+                "type": "response_migration_failed", "version": proceed.version.name,
+                "message": f"the error could not be rendered at {proceed.version.name}"})
 
     def __repr__(self) -> str:
         return (f"<Versioning {self.engine.timeline.name!r}, {len(self.routes)} routes, "

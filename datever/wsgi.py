@@ -10,6 +10,11 @@ prefix, 400/403/410 are answered here, JSON request bodies are migrated up
 (``wsgi.input`` and ``CONTENT_LENGTH`` replaced), JSON responses are collected
 and migrated down when the version needs it, and every response carries the
 lifecycle headers. The app iterable's ``close()`` is always called.
+HTTP-level changes pending for the version are applied as in ASGI: renamed
+endpoints and query parameters rewrite ``PATH_INFO`` and ``QUERY_STRING``
+(and ``REQUEST_URI``/``RAW_URI``), an endpoint the version predates is a 404,
+a removed one is served by its change's handler, and 2xx statuses and 4xx/5xx
+JSON error bodies are turned back into the old ones.
 
 One difference from ASGI: WSGI does not say whether a body is streamed, so a
 JSON response is collected whenever its version needs migrating; stream
@@ -22,7 +27,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from datever.context import _reset, _set
@@ -74,11 +79,19 @@ class VersioningWSGIMiddleware:
         decision = self.versioning.decide(
             method, environ.get("PATH_INFO") or "/", headers, query,
             account=self.account(environ) if self.account else None,
-            client_pin=self.client_pin(environ) if self.client_pin else None)
+            client_pin=self.client_pin(environ) if self.client_pin else None,
+            query_string=raw_query)
         if isinstance(decision, Reply):
             return _reply(start_response, decision)
-        if decision.prefix:
+        if decision.removed is not None:  # an endpoint the app no longer has
+            body = _read_input(environ)
+            return _reply(start_response, self.versioning.serve_removed(decision, body or b""))
+        if decision.moved or decision.query_string is not None:
+            environ = _rewritten(environ, decision)
+        elif decision.prefix:
             environ = _without_prefix(environ, decision)
+        app = (self.app if decision.undo is None
+               else _undoing(self.app, self.versioning, decision))
         if (decision.migrate_request and is_json(environ.get("CONTENT_TYPE"))
                 and environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() in _IDENTITY):
             body = _read_input(environ)
@@ -92,20 +105,21 @@ class VersioningWSGIMiddleware:
         token = _set(decision.version)
         try:
             if decision.migrate_response and method != "HEAD":
-                return self._migrating(environ, start_response, decision)
+                return self._migrating(environ, start_response, decision, app)
             extra = decision.headers
 
             def start(status: str, headers: list[tuple[str, str]],
                       exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
                 return start_response(status, [*headers, *extra], exc_info)
 
-            return _Body(self.app(environ, start), (), decision.version)
+            return _Body(app(environ, start), (), decision.version)
         finally:
             _reset(token)
 
     def _migrating(self, environ: WSGIEnvironment, start_response: StartResponse,
-                   decision: Proceed) -> Iterable[bytes]:
-        """Run the app, holding a JSON response back to migrate it down whole."""
+                   decision: Proceed, app: WSGIApplication | None = None) -> Iterable[bytes]:
+        """Run the app (``app``, by default the wrapped one), holding a JSON response
+        back to migrate it down whole."""
         held: list[Any] = []  # [status, headers, exc_info] once a JSON response is held
         written: list[bytes] = []
         passing = False
@@ -120,7 +134,7 @@ class VersioningWSGIMiddleware:
             held.clear()
             return start_response(status, [*headers, *decision.headers], exc_info)
 
-        result = self.app(environ, start)
+        result = (app or self.app)(environ, start)
         try:
             iterator = iter(result)
             first: Any = _END
@@ -197,6 +211,83 @@ def _without_prefix(environ: WSGIEnvironment, decision: Proceed) -> WSGIEnvironm
         if isinstance(uri, str) and uri.startswith(decision.prefix):
             changed[key] = uri[len(decision.prefix):] or "/"
     return changed
+
+
+def _rewritten(environ: WSGIEnvironment, decision: Proceed) -> WSGIEnvironment:
+    """A copy of ``environ`` at the request's head-side path and query string."""
+    query = (decision.query_string if decision.query_string is not None
+             else environ.get("QUERY_STRING", ""))
+    changed = {**environ, "PATH_INFO": decision.path, "QUERY_STRING": query}
+    uri = quote(decision.path) + (f"?{query}" if query else "")
+    for key in ("REQUEST_URI", "RAW_URI"):
+        if key in environ:
+            changed[key] = uri
+    return changed
+
+
+def _undoing(app: WSGIApplication, versioning: Versioning,
+             decision: Proceed) -> WSGIApplication:
+    """``app`` giving an older client its response status and error format.
+
+    The status is mapped when the app starts its response; a 4xx or 5xx JSON
+    response is collected whole when the version has an older error format,
+    converted, and given its new Content-Length.
+    """
+    undo = decision.undo
+    assert undo is not None
+
+    def undone(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        held: list[Any] = []  # [status, headers, exc_info] once an error body is held
+        written: list[bytes] = []
+        started = False
+
+        def start(status: str, headers: list[tuple[str, str]],
+                  exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
+            nonlocal started
+            started = True
+            code = _status_code(status)
+            old = undo.status(code)
+            if old != code:
+                status = _status_line(old)
+            if undo.rewrites_body(old) and _json_unencoded(headers):
+                held[:] = [status, list(headers), exc_info]
+                return written.append
+            held.clear()
+            return start_response(status, headers, exc_info)
+
+        result = app(environ, start)
+        try:
+            iterator = iter(result)
+            first: Any = _END
+            if not started:  # start_response comes on the first iteration
+                first = next(iterator, _END)
+            if not held:
+                return _Body(result, () if first is _END else (first,), decision.version,
+                             iterator=iterator)
+            chunks = [*written, *(() if first is _END else (first,)), *iterator]
+        except BaseException:
+            _close(result)
+            raise
+        _close(result)
+        status, headers, exc_info = held
+        body = b"".join(chunks)
+        converted = versioning.undo_error(decision, body)
+        if isinstance(converted, Reply):
+            return _reply(start_response, converted)
+        if converted is not body:
+            headers = _with_length(headers, len(converted))
+        start_response(status, headers, exc_info)
+        return [converted]
+
+    return undone
+
+
+def _status_code(status: str) -> int:
+    """The code of a WSGI status line (``"201 Created"`` -> 201); 0 when it has none."""
+    try:
+        return int(status.partition(" ")[0])
+    except ValueError:
+        return 0
 
 
 def _read_input(environ: WSGIEnvironment) -> bytes | None:

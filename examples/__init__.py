@@ -1,0 +1,1 @@
+"""Example services built on datever (see examples/README.md)."""

@@ -1,0 +1,283 @@
+"""The payments service: a Starlette app written against the head shape, wrapped in datever.
+
+``create_app(db, pins)`` builds the whole ASGI app. Requests go through
+:class:`datever.VersioningMiddleware`, which picks each request's version
+(``/v2021-06-07/`` prefix, ``X-API-Version`` header, ``api-version`` query,
+the account's pin, else ``v1``), migrates request bodies up and responses
+down. Webhook previews bypass it: they are rendered at the version the
+*account* is pinned to, whatever version the request names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from datever import (
+    Engine,
+    Lifecycle,
+    ReleaseLifecycle,
+    Routes,
+    SQLitePinStore,
+    Versioning,
+    VersioningMiddleware,
+    VersionSelector,
+    includes,
+    render_for_account,
+)
+from datever.asgi import ASGIApp, Receive, Scope, Send
+from examples.payments import resources
+from examples.payments.resources import BadRequest, Json, list_of
+from examples.payments.storage import Store
+
+CHANGES = Path(__file__).resolve().parents[2] / "changes"
+CHANGELOG_URL = "https://payments.example.com/changelog"
+ASYNC_REFUNDS = "2022_05_16_asynchronous_refunds"  # a side-effect change
+_BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]{1,100})")
+
+
+def lifecycle(engine: Engine) -> Lifecycle:
+    """``v1`` is deprecated since 2024-01-01 and removed on 2027-06-30."""
+    return Lifecycle({"v1": ReleaseLifecycle(successor_announced=dt.date(2019, 4, 15),
+                                             deprecated=dt.date(2024, 1, 1),
+                                             sunset=dt.date(2027, 6, 30))},
+                     changelog_url=CHANGELOG_URL, order=engine.timeline.versions)
+
+
+def routes() -> Routes:
+    """The request resource of each endpoint that takes a body."""
+    table = Routes()
+    table.add("POST", "/charges", "charge.create")
+    table.add("POST", "/customers", "customer.create")
+    table.add("POST", "/refunds", "refund.create")
+    return table
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+def account_of(scope: Scope) -> str | None:
+    """The account of ``Authorization: Bearer <account>``, or None (anonymous)."""
+    header = _authorization(scope)
+    match = _BEARER.fullmatch(header.decode("latin-1")) if header else None
+    return match.group(1) if match else None
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(msgspec.json.encode(payload), status, headers,
+                    media_type="application/json")
+
+
+def _error(exc: BadRequest) -> Response:
+    return _json(exc.body(), exc.status)
+
+
+def _missing(kind: str, resource_id: str) -> BadRequest:
+    return BadRequest(f"no such {kind}: {resource_id!r}", param="id", status=404,
+                      kind="resource_missing")
+
+
+def _in_refund(charge: Json) -> Json:
+    """The charge as a refund embeds it: its own refunds list left empty."""
+    return {**charge, "refunds": list_of([], charge["refunds"]["url"])}
+
+
+class Service:
+    """The endpoints: head shapes in, head shapes out, SQLite underneath."""
+
+    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore) -> None:
+        self.engine = engine
+        self.store = store
+        self.pins = pins
+
+    async def _body(self, request: Request) -> object:
+        raw = await request.body()
+        try:
+            return msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+    def _get(self, kind: str, resource_id: str) -> Json:
+        found = self.store.get(resource_id, kind)
+        if found is None:
+            raise _missing(kind, resource_id)
+        return found
+
+    def _record(self, request: Request, kind: str, obj: Json) -> None:
+        """Store ``obj`` and the event announcing it."""
+        self.store.put(obj)
+        self.store.put(resources.event(kind, obj, request.state.request_id,
+                                       request.headers.get("idempotency-key")))
+
+    async def create_customer(self, request: Request) -> Response:
+        customer = resources.customer(await self._body(request))
+        with self.store.transaction():
+            self._record(request, "customer.created", customer)
+        return _json(customer)
+
+    async def create_charge(self, request: Request) -> Response:
+        body = await self._body(request)
+        with self.store.transaction():
+            charge = resources.charge(body, lambda kind, id_: self.store.get(id_, kind))
+            kind = "charge.succeeded" if charge["status"] == "succeeded" else "charge.pending"
+            self._record(request, kind, charge)
+        return _json(charge)
+
+    async def create_refund(self, request: Request) -> Response:
+        body, charge_id = resources.refund_request(await self._body(request))
+        # the side effect: from 2022-05-16 on a refund is answered before it settles
+        pending = includes(ASYNC_REFUNDS)
+        with self.store.transaction():
+            charge = self.store.get(charge_id, "charge")
+            if charge is None:
+                raise BadRequest(f"no such charge: {charge_id!r}", param="charge",
+                                 kind="resource_missing")
+            refund = resources.refund(body, charge, pending=pending)
+            charge["amount_refunded"] += refund["amount"]
+            charge["refunds"]["data"].append(refund)
+            self.store.put(charge)
+            refund = {**refund, "charge": _in_refund(charge)}
+            self._record(request, "refund.created", refund)
+        return _json(refund)
+
+    async def get_customer(self, request: Request) -> Response:
+        return _json(self._get("customer", request.path_params["id"]))
+
+    async def get_charge(self, request: Request) -> Response:
+        return _json(self._get("charge", request.path_params["id"]))
+
+    async def charge_refunds(self, request: Request) -> Response:
+        charge = self._get("charge", request.path_params["id"])
+        return _json(charge["refunds"])
+
+    async def get_refund(self, request: Request) -> Response:
+        refund = self._get("refund", request.path_params["id"])
+        current = self.store.get(refund["charge"]["id"], "charge")
+        if current is not None:  # the charge as it is now, not when it was refunded
+            refund["charge"] = _in_refund(current)
+        return _json(refund)
+
+    async def get_account(self, request: Request) -> Response:
+        account = account_of(request.scope)
+        pin = self.pins.get(account) if account else None
+        if account is None or pin is None:
+            raise BadRequest("name your account: Authorization: Bearer <account>",
+                             status=401, kind="authentication_required")
+        return _json({"object": "account", "id": account, "api_version": pin.version,
+                      "pinned_at": int(pin.pinned_at.timestamp())})
+
+    async def preview_webhook(self, request: Request) -> Response:
+        """The event as the account's webhook endpoint would receive it: at its pin."""
+        account = request.query_params.get("account")
+        if not account:
+            raise BadRequest("name the receiving account: ?account=<account>",
+                             param="account")
+        event = self._get("event", request.path_params["event_id"])
+        rendered = render_for_account(self.engine, self.pins, account,
+                                      msgspec.json.encode(event))
+        return Response(rendered.body, 200, dict(rendered.headers()))
+
+
+def _list(service: Service, kind: str, url: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return _json(list_of(service.store.all(kind), url))
+    return endpoint
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadRequest)
+    return _error(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = "resource_missing" if exc.status_code == 404 else "invalid_request"
+    return _json({"error": {"type": kind, "message": f"{request.method} {request.url.path}: "
+                            f"{exc.detail}"}}, exc.status_code)
+
+
+class PaymentsApp:
+    """The ASGI app: webhook previews unversioned, everything else through datever."""
+
+    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore) -> None:
+        self.service = service = Service(engine, store, pins)
+        handlers: Any = {BadRequest: _bad_request, HTTPException: _http_error}
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            yield
+            store.close()
+            pins.close()
+
+        api = Starlette(lifespan=lifespan, exception_handlers=handlers, routes=[
+            Route("/customers", service.create_customer, methods=["POST"]),
+            Route("/customers", _list(service, "customer", "/customers"), methods=["GET"]),
+            Route("/customers/{id}", service.get_customer),
+            Route("/charges", service.create_charge, methods=["POST"]),
+            Route("/charges", _list(service, "charge", "/charges"), methods=["GET"]),
+            Route("/charges/{id}", service.get_charge),
+            Route("/charges/{id}/refunds", service.charge_refunds),
+            Route("/refunds", service.create_refund, methods=["POST"]),
+            Route("/refunds/{id}", service.get_refund),
+            Route("/events", _list(service, "event", "/events")),
+            Route("/account", service.get_account),
+        ])
+        selector = VersionSelector(engine.timeline, pins=pins, header="X-API-Version",
+                                   query="api-version", path=True)
+        versioning = Versioning(engine, selector, lifecycle=lifecycle(engine), routes=routes())
+        self.versioned = VersioningMiddleware(api, versioning, account=account_of)
+        self.webhooks = Starlette(exception_handlers=handlers, routes=[
+            Route("/webhooks/preview/{event_id}", service.preview_webhook)])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.versioned(scope, receive, send)
+            return
+        header = _authorization(scope)
+        if header is not None and account_of(scope) is None:
+            await _json({"error": {"type": "authentication_required", "message":
+                                   "Authorization must be 'Bearer <account>' (letters, digits,"
+                                   " _ and -)"}}, 401)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["request_id"] = resources.new_id("req")
+        app: ASGIApp = self.webhooks if scope["path"].startswith("/webhooks/") else self.versioned
+        await app(scope, receive, _with_request_id(send, scope["state"]["request_id"]))
+
+
+def _with_request_id(send: Send, request_id: str) -> Send:
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()),
+                                              (b"request-id", request_id.encode())]}
+        await send(message)
+    return sending
+
+
+def create_app(db: str | os.PathLike[str] | None = None,
+               pins: str | os.PathLike[str] | None = None) -> PaymentsApp:
+    """The service on the SQLite files ``db`` and ``pins``.
+
+    They default to the environment's ``PAYMENTS_DB`` and ``PAYMENTS_PINS``,
+    else ``payments.sqlite3`` and ``pins.sqlite3`` in the current directory.
+    """
+    engine = Engine.from_directory(CHANGES)
+    store = Store(db if db is not None else os.environ.get("PAYMENTS_DB", "payments.sqlite3"))
+    pin_store = SQLitePinStore(pins if pins is not None
+                               else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"))
+    return PaymentsApp(engine, store, pin_store)

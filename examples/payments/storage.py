@@ -1,0 +1,88 @@
+"""SQLite storage: every resource as its head-shape JSON, in one table keyed by id.
+
+The service only ever reads and writes head shapes; the versioning middleware
+turns them into each client's shape on the way out. One connection behind a
+lock is plenty for an example (SQLite serialises writes anyway).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+
+Json = dict[str, Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    id     TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    body   TEXT NOT NULL
+)
+"""
+_BY_OBJECT = "CREATE INDEX IF NOT EXISTS resources_by_object ON resources (object)"
+
+
+class Store:
+    """Head-shaped resources in the SQLite file ``path`` (``:memory:`` works too)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.RLock()  # reads inside a transaction() re-enter it
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute(_SCHEMA)
+            self._db.execute(_BY_OBJECT)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block's reads and writes as one atomic transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def get(self, resource_id: str, kind: str | None = None) -> Json | None:
+        """The resource with this id (of this ``object`` kind, when given), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT object, body FROM resources WHERE id = ?",
+                                   (resource_id,)).fetchone()
+        if row is None or (kind is not None and row[0] != kind):
+            return None
+        body: Json = msgspec.json.decode(row[1])
+        return body
+
+    def put(self, resource: Json) -> None:
+        """Insert or replace ``resource`` (it has an ``id`` and an ``object``)."""
+        body = msgspec.json.encode(resource).decode()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO resources (id, object, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                (resource["id"], resource["object"], body))
+
+    def all(self, kind: str, limit: int = 100) -> list[Json]:
+        """The newest ``limit`` resources of one kind, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM resources WHERE object = ? ORDER BY rowid DESC LIMIT ?",
+                (kind, limit)).fetchall()
+        return [msgspec.json.decode(row[0]) for row in rows]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
