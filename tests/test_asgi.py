@@ -7,8 +7,6 @@ import contextlib
 import datetime as dt
 import json
 import random
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -37,6 +34,7 @@ from datever.asgi import ASGIApp, Scope, VersioningMiddleware
 from datever.context import current_version, includes
 from datever.http import Routes, Versioning
 from tests.reference import load_samples
+from tests.servers import serving
 
 CHANGES = Path(__file__).parent.parent / "changes"
 ENGINE = Engine.from_directory(CHANGES)
@@ -130,29 +128,6 @@ def make_app(versioning: Versioning) -> ASGIApp:
         Route("/seen", seen), Route("/seen-sync", seen_in_thread),
     ])
     return VersioningMiddleware(app, versioning, account=account)
-
-
-@contextlib.contextmanager
-def serving(app: ASGIApp, root_path: str = "") -> Iterator[str]:
-    """Run ``app`` on uvicorn in a thread on a free loopback port; yield its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
-                            access_log=False, lifespan="on", ws="none", http="h11",
-                            root_path=root_path)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        assert time.monotonic() < deadline, "uvicorn took more than 10 s to start"
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        assert not thread.is_alive(), "uvicorn did not shut down"
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ uvicorn server (and a Flask app on werkzeug's server) on loopback, httpx.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from wsgiref.types import WSGIApplication
@@ -16,7 +14,6 @@ from wsgiref.types import WSGIApplication
 import flask
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +34,7 @@ from datever.endpoints import (
 from datever.errors import ChangeError
 from datever.http import Reply, Versioning
 from datever.wsgi import VersioningWSGIMiddleware
+from tests.servers import serving
 
 
 def legacy(request: EndpointRequest) -> tuple[int, Any]:
@@ -112,32 +110,10 @@ def make_app() -> ASGIApp:
     return VersioningMiddleware(app, versioning())
 
 
-@contextlib.contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` on uvicorn in a thread on a free loopback port; yield its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
-                            access_log=False, lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        assert time.monotonic() < deadline, "uvicorn took more than 10 s to start"
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        assert not thread.is_alive(), "uvicorn did not shut down"
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
     """A client of the Starlette app on a real uvicorn server."""
-    with serving(make_app()) as url, httpx.Client(base_url=url) as http:
+    with serving(make_app(), lifespan="off") as url, httpx.Client(base_url=url) as http:
         yield http
 
 

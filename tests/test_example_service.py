@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from datever import SQLitePinStore
-from datever.asgi import ASGIApp
 from examples.payments import create_app
+from tests.servers import serving
 
 V1_CUSTOMER = {
     "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
@@ -24,28 +22,6 @@ V1_CUSTOMER = {
     "tax_exempt": False, "phone": "+15125551234",
 }
 HEAD = "2025-09-29"
-
-
-@contextlib.contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` on uvicorn in a thread on a free loopback port; yield its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False,
-                            lifespan="on", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-payments", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        assert time.monotonic() < deadline, "uvicorn took more than 10 s to start"
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        assert not thread.is_alive(), "uvicorn did not shut down"
 
 
 @contextlib.contextmanager
