@@ -135,21 +135,10 @@ class VersioningWSGIMiddleware:
             return start_response(status, [*headers, *decision.headers], exc_info)
 
         result = (app or self.app)(environ, start)
-        try:
-            iterator = iter(result)
-            first: Any = _END
-            if not held and not passing:  # start_response comes on the first iteration
-                first = next(iterator, _END)
-            if not held:
-                return _Body(result, () if first is _END else (first,), decision.version,
-                             iterator=iterator)
-            chunks = [*written, *(() if first is _END else (first,)), *iterator]
-        except BaseException:
-            _close(result)
-            raise
-        _close(result)
+        body = _gather(result, held, written, not held and not passing, decision.version)
+        if isinstance(body, _Body):
+            return body
         status, headers, exc_info = held
-        body = b"".join(chunks)
         migrated = self.versioning.down_response(decision, body)
         if isinstance(migrated, Reply):
             return _reply(start_response, migrated)
@@ -225,6 +214,26 @@ def _rewritten(environ: WSGIEnvironment, decision: Proceed) -> WSGIEnvironment:
     return changed
 
 
+def _gather(result: Iterable[bytes], held: list[Any], written: list[bytes], prime: bool,
+            version: Version) -> _Body | bytes:
+    """The app's body, whole, when its ``start`` held the response back; otherwise a
+    pass-through iterable. ``prime`` pulls the first chunk so that an app which
+    calls start_response on its first iteration has done so before we look."""
+    try:
+        iterator = iter(result)
+        first: Any = _END
+        if prime:
+            first = next(iterator, _END)
+        if not held:
+            return _Body(result, () if first is _END else (first,), version, iterator=iterator)
+        chunks = [*written, *(() if first is _END else (first,)), *iterator]
+    except BaseException:
+        _close(result)
+        raise
+    _close(result)
+    return b"".join(chunks)
+
+
 def _undoing(app: WSGIApplication, versioning: Versioning,
              decision: Proceed) -> WSGIApplication:
     """``app`` giving an older client its response status and error format.
@@ -256,21 +265,10 @@ def _undoing(app: WSGIApplication, versioning: Versioning,
             return start_response(status, headers, exc_info)
 
         result = app(environ, start)
-        try:
-            iterator = iter(result)
-            first: Any = _END
-            if not started:  # start_response comes on the first iteration
-                first = next(iterator, _END)
-            if not held:
-                return _Body(result, () if first is _END else (first,), decision.version,
-                             iterator=iterator)
-            chunks = [*written, *(() if first is _END else (first,)), *iterator]
-        except BaseException:
-            _close(result)
-            raise
-        _close(result)
+        body = _gather(result, held, written, not started, decision.version)
+        if isinstance(body, _Body):
+            return body
         status, headers, exc_info = held
-        body = b"".join(chunks)
         converted = versioning.undo_error(decision, body)
         if isinstance(converted, Reply):
             return _reply(start_response, converted)
