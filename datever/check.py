@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.util
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ Level = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem: ``kind`` is load, description, file_name, order, collision,
-    beta_since or policy; ``file`` names the module when there is one."""
+    """One problem: ``kind`` is load, unreachable, description, file_name, order,
+    collision, beta_since or policy; ``file`` names the module when there is one."""
 
     level: Level
     kind: str
@@ -49,10 +50,31 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
         return [Problem("error", "load", f"no changes directory at {str(root)!r}")]
     # Not the package name load_changes uses, so a check never sees its modules.
     package = "datever_check_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
-    problems: list[Problem] = []
+    problems: list[Problem] = _unreachable(root)
     changes = [change for path in sorted(root.glob("*.py")) if not path.name.startswith("_")
                if (change := _load(path, package, problems)) is not None]
     return problems + history_problems(changes, lifecycle=lifecycle, today=today)
+
+
+_DATED_NAME = re.compile(r"(?:[0-9]{4}_[0-9]{2}_[0-9]{2}|v[0-9]+|beta|experimental)_")
+
+
+def _unreachable(root: Path) -> list[Problem]:
+    """Files the loader never reads though they look like changes: a skipped
+    ``_module.py`` that declares a Change, or a change-like name without ``.py``."""
+    problems = []
+    for path in sorted(root.iterdir()):
+        if path.suffix == ".py" and path.name.startswith("_"):
+            if "Change(" in path.read_text(encoding="utf-8", errors="replace"):
+                problems.append(Problem(
+                    "error", "unreachable", "declares a Change but is never loaded: files "
+                    "starting with _ are skipped; rename it", str(path)))
+        elif (path.suffix != ".py" and _DATED_NAME.match(path.name)
+              and path.suffix not in (".pyc", ".md")):
+            problems.append(Problem(
+                "error", "unreachable", "named like a change module but is never loaded: "
+                "only *.py files are read", str(path)))
+    return problems
 
 
 def _load(path: Path, package: str, problems: list[Problem]) -> Change | None:

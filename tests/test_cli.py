@@ -561,6 +561,23 @@ def test_check_lists_every_problem(tmp_path: Path) -> None:
     ]
 
 
+def test_check_reports_unreachable_change_files(small: Path) -> None:
+    """A skipped _module.py declaring a Change and a change-like non-.py file are listed."""
+    (small / "_2022_05_05_hidden.py").write_text(
+        '"""Hidden."""\nfrom datever import Change, rename\n'
+        'change = Change(released="2022-05-05", resources={"charge": [rename("a", "b")]})\n')
+    (small / "2022_06_06_backup.py.bak").write_text("")
+    result = on(small, "check")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"error: unreachable: {small / '2022_06_06_backup.py.bak'}: named like a change "
+        "module but is never loaded: only *.py files are read",
+        f"error: unreachable: {small / '_2022_05_05_hidden.py'}: declares a Change but is "
+        "never loaded: files starting with _ are skipped; rename it",
+        "2 problems, 0 warnings",
+    ]
+
+
 def test_check_json(tmp_path: Path) -> None:
     """check --json gives each problem's level, kind, file and message."""
     result = on(broken(tmp_path), "check", "--json")
