@@ -24,9 +24,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
+from datever import changelog
 from datever.changes import Change, parse_release_date
 from datever.check import collect_problems, history_problems
-from datever.classify import change_is_retroactive
 from datever.engine import Engine
 from datever.errors import ChangeError, DateverError, VersionError
 from datever.lifecycle import Lifecycle
@@ -145,28 +145,6 @@ def _rows(console: Console, rows: Sequence[tuple[str, str | Sequence[str]]]) -> 
 # -- changes as text and JSON ------------------------------------------------------
 
 
-def _summary(change: Change) -> str:
-    return change.description.splitlines()[0] if change.description else "(no description)"
-
-
-def _tags(change: Change, timeline: Timeline) -> list[str]:
-    """breaking, retroactive (applied to old versions too) or compatible (kept
-    versioned), then side effects."""
-    tags = ["retroactive" if change in timeline.retroactive
-            else "compatible" if change_is_retroactive(change) else "breaking"]
-    return [*tags, "side effects"] if change.side_effects else tags
-
-
-def _change_json(change: Change, timeline: Timeline) -> Json:
-    tags = _tags(change, timeline)
-    return {"id": change.id, "release": change.label, "stage": change.stage,
-            "summary": _summary(change), "description": change.description, "tags": tags,
-            "breaking": "breaking" in tags, "retroactive": "retroactive" in tags,
-            "side_effects": change.side_effects,
-            "operations": {resource: [str(op) for op in ops]
-                           for resource, ops in change.resources.items()}}
-
-
 # -- resolve -----------------------------------------------------------------------
 
 
@@ -242,7 +220,7 @@ def _cmd_diff(ctx: _Context) -> int:
         _print_json({
             "a": {"requested": a.requested, "name": a.name},
             "b": {"requested": b.requested, "name": b.name},
-            "changes": [{**_change_json(change, timeline),
+            "changes": [{**changelog.change_json(change, timeline),
                          "only_in": "a" if change in only_a else "b"} for change in changes]})
         return 0
     out = ctx.out
@@ -258,7 +236,7 @@ def _cmd_diff(ctx: _Context) -> int:
         out.print(resource, style="bold")
         for change in found:
             sign = "-" if change in only_a else "+"
-            out.print(f"  {sign} {change.label}  {change.id}: {_summary(change)}")
+            out.print(f"  {sign} {change.label}  {change.id}: {changelog.summary(change)}")
             for op in change.resources.get(resource, ()):
                 out.print(f"      {op}", style="dim")
     return 0
@@ -267,72 +245,25 @@ def _cmd_diff(ctx: _Context) -> int:
 # -- changelog ---------------------------------------------------------------------
 
 
-def _releases(changes: Iterable[Change], newest_first: bool) -> list[tuple[str, list[Change]]]:
-    """Changes grouped by release, unreleased (beta, experimental) as one group."""
-    groups: dict[str, list[Change]] = {}
-    for change in sorted(changes, key=lambda change: change.sort_key):
-        label = change.label if change.stage == "released" else "unreleased"
-        groups.setdefault(label, []).append(change)
-    releases = list(groups.items())
-    return releases[::-1] if newest_first else releases
-
-
 def _cmd_changelog(ctx: _Context) -> int:
     timeline = ctx.engine().timeline
     since = ctx.resolve(ctx.args.since) if ctx.args.since else None
     changes = since.pending if since else timeline.changes
-    releases = _releases(changes, newest_first=since is None)
+    releases = changelog.releases(changes, newest_first=since is None)
     title = (f"Upgrading from {since.requested} ({since.name}): {_plural(len(changes), 'change')}, "
              "oldest first" if since else "Changelog")
     if ctx.args.format == "json":
         _print_json({"since": {"requested": since.requested, "name": since.name}
                      if since else None,
-                     "releases": [{"release": label, "changes": [_change_json(change, timeline)
-                                                                 for change in found]}
+                     "releases": [{"release": label,
+                                   "changes": [changelog.change_json(change, timeline)
+                                               for change in found]}
                                   for label, found in releases]})
     elif ctx.args.format == "markdown":
-        sys.stdout.write(_markdown(title, releases, timeline, since is not None))
+        sys.stdout.write(changelog.markdown(title, releases, timeline, since is not None))
     else:
-        _rich_changelog(ctx.out, title, releases, timeline, since is not None)
+        changelog.print_rich(ctx.out, title, releases, timeline, since is not None)
     return 0
-
-
-def _markdown(title: str, releases: list[tuple[str, list[Change]]], timeline: Timeline,
-              operations: bool) -> str:
-    lines = [f"# {title}"]
-    for label, found in releases:
-        lines += ["", f"## {label.capitalize()}"]
-        for change in found:
-            head, _, body = change.description.partition("\n")
-            tags = [f"**{tag}**" for tag in _tags(change, timeline)]
-            tags += [change.stage] if change.stage != "released" else []
-            lines += ["", f"### {head}", "", " · ".join([*tags, f"`{change.id}`"])]
-            lines += ["", body.strip()] if body.strip() else []
-            if operations and change.resources:
-                lines.append("")
-                lines += [f"- `{resource}`: {op}" for resource, ops in change.resources.items()
-                          for op in ops]
-    return "\n".join(lines) + "\n"
-
-
-def _rich_changelog(out: Console, title: str, releases: list[tuple[str, list[Change]]],
-                    timeline: Timeline, operations: bool) -> None:
-    out.print(title, style="bold")
-    out.print("" if releases else "no changes")
-    for label, found in releases:
-        out.rule(label)
-        for change in found:
-            for tag in _tags(change, timeline):
-                out.print(f"[{tag}]", end=" ", style="bold red" if tag == "breaking" else "yellow")
-            out.print(change.id + (f" ({change.stage})" if change.stage != "released" else ""),
-                      style="bold")
-            for line in change.description.splitlines():
-                out.print(f"  {line}".rstrip())
-            if operations:
-                for resource, ops in change.resources.items():
-                    for op in ops:
-                        out.print(f"  {resource}: {op}", style="cyan")
-            out.print()
 
 
 # -- new ---------------------------------------------------------------------------
