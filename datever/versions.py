@@ -198,6 +198,15 @@ class Timeline:
         except KeyError:
             raise KeyError(f"no change {change_id!r} in timeline {self.name!r}") from None
 
+    def version_order(self, name: str) -> int:
+        """The position of a version name (oldest first): a pin store's ``order`` for
+        this timeline, dated or named (``SQLitePinStore(path, order=timeline.version_order)``)."""
+        try:
+            return self.versions.index(name)
+        except ValueError:
+            raise VersionError(name, f"{name!r} is not a version of {self.name!r}",
+                               reason="unknown", accepted=self.accepted) from None
+
     @property
     def newest(self) -> dt.date | None:
         """The newest release date, None when nothing is released yet."""

@@ -17,6 +17,7 @@ from datever import (
     VersionError,
     VersionSelector,
     add,
+    rename,
 )
 
 TODAY = dt.date(2024, 6, 1)
@@ -179,3 +180,20 @@ def test_named_version_in_the_path_keeps_its_v() -> None:
                              resources={"e": [add("a", 1)]})])
     selection = VersionSelector(named).select("/v2-preview1/estimate", today=TODAY)
     assert (selection.version.name, selection.path) == ("v2-preview1", "/estimate")
+
+
+def test_named_timeline_pins_use_the_timeline_order() -> None:
+    """Pins of a named timeline order versions by the timeline: v2-preview1 < v2."""
+    named = Timeline([
+        Change(released="v2-preview1", description="p", id="p",
+               resources={"e": [rename("a", "b")]}),
+        Change(released="v2", description="g", id="g", resources={"e": [rename("c", "d")]}),
+    ])
+    pins = MemoryPinStore(order=named.version_order)
+    selector = VersionSelector(named, pins=pins)
+    assert selector.select("/x", account="acct", today=TODAY).version.name == "v2"
+    pins.delete("acct")
+    pins.pin_first("acct", "v2-preview1")
+    assert selector.upgrade("acct", "v2", today=TODAY).version == "v2"
+    with pytest.raises(PinError):
+        selector.upgrade("acct", "v1", today=TODAY)
