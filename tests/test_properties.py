@@ -12,10 +12,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datever import Change, Engine, Timeline, VersionError, add, reference_down, reference_up
+from datever import (
+    Change,
+    Engine,
+    Timeline,
+    Version,
+    VersionError,
+    add,
+    reference_down,
+    reference_up,
+)
 from tests.histories import (
+    ALL_KINDS,
     LOSSLESS_KINDS,
     RESOURCES,
+    History,
     build_history,
     payload,
     resource_payload,
@@ -25,19 +36,22 @@ seeds = st.integers(min_value=0, max_value=2**32 - 1)
 sizes = st.integers(min_value=1, max_value=40)
 
 
-def _version(engine: Engine, rng: random.Random) -> str:
-    names = ["v1", "X", *(r.isoformat() for r in engine.timeline.releases)]
-    return rng.choice(names)
+def _case(seed: int, size: int, kinds: tuple[str, ...] = ALL_KINDS,
+          ) -> tuple[random.Random, History, Engine, Version]:
+    """A seeded random history, its engine, and one of its versions: v1, a release,
+    beta or X."""
+    rng = random.Random(seed)
+    history = build_history(rng, size=size, kinds=kinds)
+    engine = Engine(history.timeline)
+    names = ["v1", "X", "beta", *(r.isoformat() for r in engine.timeline.releases)]
+    return rng, history, engine, engine.resolve(rng.choice(names), today=dt.date(2100, 1, 1))
 
 
 @settings(max_examples=300, deadline=None)
 @given(seeds, sizes)
 def test_compiled_down_equals_reference(seed: int, size: int) -> None:
     """Compiled down migration equals the reference interpreter on well-formed payloads."""
-    rng = random.Random(seed)
-    history = build_history(rng, size=size)
-    engine = Engine(history.timeline)
-    version = engine.resolve(_version(engine, rng), today=dt.date(2100, 1, 1))
+    rng, history, engine, version = _case(seed, size)
     for _ in range(3):
         head = payload(history.head, rng)
         assert engine.down(head, version) == reference_down(head, version)
@@ -47,10 +61,7 @@ def test_compiled_down_equals_reference(seed: int, size: int) -> None:
 @given(seeds, sizes)
 def test_compiled_down_json_equals_reference(seed: int, size: int) -> None:
     """The bytes path gives the same JSON value as the reference interpreter."""
-    rng = random.Random(seed)
-    history = build_history(rng, size=size)
-    engine = Engine(history.timeline)
-    version = engine.resolve(_version(engine, rng), today=dt.date(2100, 1, 1))
+    rng, history, engine, version = _case(seed, size)
     head = payload(history.head, rng)
     data = msgspec.json.encode(head)
     assert msgspec.json.decode(engine.down_json(data, version)) == reference_down(head, version)
@@ -60,10 +71,7 @@ def test_compiled_down_json_equals_reference(seed: int, size: int) -> None:
 @given(seeds, sizes)
 def test_compiled_up_equals_reference(seed: int, size: int) -> None:
     """Compiled up migration of an old-shaped request equals the reference interpreter."""
-    rng = random.Random(seed)
-    history = build_history(rng, size=size)
-    engine = Engine(history.timeline)
-    version = engine.resolve(_version(engine, rng), today=dt.date(2100, 1, 1))
+    rng, history, engine, version = _case(seed, size)
     resource = rng.choice(RESOURCES)
     old = reference_down(resource_payload(history.head, rng, resource=resource), version,
                          resource=resource)
@@ -77,11 +85,8 @@ def test_compiled_up_equals_reference(seed: int, size: int) -> None:
 @given(seeds, sizes)
 def test_round_trip_of_lossless_changes(seed: int, size: int) -> None:
     """up(down(x)) == x when every change is declarative and lossless."""
-    rng = random.Random(seed)
-    history = build_history(rng, size=size, kinds=LOSSLESS_KINDS)
-    engine = Engine(history.timeline)
+    rng, history, engine, version = _case(seed, size, LOSSLESS_KINDS)
     assert all(change.lossless for change in engine.timeline.changes)
-    version = engine.resolve(_version(engine, rng), today=dt.date(2100, 1, 1))
     resource = rng.choice(RESOURCES)
     head = resource_payload(history.head, rng, resource=resource)
     old = engine.down(head, version, resource=resource)
