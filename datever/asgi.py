@@ -68,7 +68,6 @@ class VersioningMiddleware:
         selector = versioning.selector
         self._header = selector.header
         self._header_bytes = selector.header.encode("latin-1") if selector.header else None
-        self._query = selector.query
         self._query_marker = f"{selector.query}=".encode() if selector.query else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -276,14 +276,15 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.globals: dict[str, Any] = {}
-        self.origins: dict[int, tuple[Change, str]] = {}
+        #: line number -> the change whose code it is, for error reports
+        self.origins: dict[int, Change] = {}
 
     def bind(self, value: Any, hint: str) -> str:
         name = f"_{hint}{len(self.globals)}"
         self.globals[name] = value
         return name
 
-    def emit(self, line: str, origin: tuple[Change, str] | None = None) -> None:
+    def emit(self, line: str, origin: Change | None = None) -> None:
         self.lines.append(line)
         if origin is not None:
             self.origins[len(self.lines)] = origin
@@ -293,9 +294,9 @@ def _literal(value: Any) -> bool:
     return type(value) in _SCALARS
 
 
-def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
+def _emit_step(src: _Source, fused: FusedStep) -> None:
     step = fused.step
-    origin = (fused.origins[0], resource)
+    origin = fused.origins[0]
     changes = ", ".join(change.id for change in fused.origins)
     src.emit(f"    # {changes}{' (' + fused.note + ')' if fused.note else ''}")
     if type(step) is Move and len(step.src) == 1 and len(step.dst) == 1:
@@ -343,7 +344,7 @@ def _emit_step(src: _Source, fused: FusedStep, resource: str) -> None:
         src.emit(f"    d = {src.bind(step.apply, hint)}(d)", origin)
 
 
-def _emit_nested_move(src: _Source, step: Move, origin: tuple[Change, str]) -> None:
+def _emit_nested_move(src: _Source, step: Move, origin: Change) -> None:
     """A move into or out of a nested object, inlined (same semantics as Move.apply)."""
     if len(step.src) == 1:
         key = repr(step.src[0])
@@ -374,11 +375,11 @@ def _not_object(key: str, value: Any) -> None:
     raise TypeError(f"expected an object at {key!r}, found {type(value).__name__}")
 
 
-def _emit_rebuild(src: _Source, fused: FusedStep, resource: str) -> None:
+def _emit_rebuild(src: _Source, fused: FusedStep) -> None:
     step = fused.step
     assert isinstance(step, Rebuild)
     changes = ", ".join(change.id for change in fused.origins) or "renames"
-    origin = (fused.origins[0], resource) if fused.origins else None
+    origin = fused.origins[0] if fused.origins else None
     chained = set(step.renames) & (set(step.renames.values()) | step.drops)
     if len(step.renames) <= _RENAMES and not chained:
         # a few independent renames: plain statements beat rebuilding the dict, and
@@ -418,9 +419,9 @@ def compile_resource(resource: str, direction: Direction,
     src.emit(f"def {name}(d):")
     for item in fused:
         if type(item.step) is Rebuild:
-            _emit_rebuild(src, item, resource)
+            _emit_rebuild(src, item)
         else:
-            _emit_step(src, item, resource)
+            _emit_step(src, item)
     src.emit("    return d")
     source = "\n".join(src.lines) + "\n"
     filename = f"<datever {label} {direction} {resource} #{next(_counter)}>"
@@ -428,8 +429,7 @@ def compile_resource(resource: str, direction: Direction,
     namespace = dict(src.globals)
     exec(compile(source, filename, "exec"), namespace)
     compiled = CompiledFunction(resource, direction, filename, source, namespace[name], fused,
-                                cancelled, {line: origin[0] for line, origin in
-                                            src.origins.items()})
+                                cancelled, src.origins)
     COMPILED[filename] = compiled
     # the source stays readable for tracebacks as long as the function lives
     weakref.finalize(compiled, linecache.cache.pop, filename, None)

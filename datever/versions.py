@@ -294,16 +294,6 @@ class Timeline:
         pending = tuple(c for c in self._migrating if c.released is None or c.released > release)
         return Version(self, name, "stable", release, pending, requested, warning)
 
-    def at(self, release: dt.date | None, requested: str | None = None, *,
-           warning: str | None = None) -> Version:
-        """The version of one release date (None: the initial version)."""
-        if release is None:
-            return self._at_index(0, requested or self.initial, warning=warning)
-        if release not in self.releases:
-            raise KeyError(f"{release.isoformat()} is not a release of {self.name!r}")
-        index = self.releases.index(release) + 1
-        return self._at_index(index, requested or release.isoformat(), warning=warning)
-
     def check_access(self, version: Version, client: str | None = None) -> None:
         """Raise AccessError when ``client`` may not use ``version`` (a gated preview)."""
         if version.channel != "preview" or self.preview_access is None:
