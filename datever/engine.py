@@ -116,7 +116,8 @@ class Engine:
         try:
             return pipeline.run(payload, resource)
         except MigrationError as exc:
-            exc.message = f"{pipeline.direction} to {pipeline.version}: {exc.message}"
+            where = "down to" if pipeline.direction == "down" else "up from"
+            exc.message = f"{where} {pipeline.version}: {exc.message}"
             raise
 
     # -- Python objects -------------------------------------------------------

@@ -548,3 +548,14 @@ def test_down_equals_reference_down(engine: Engine, version: str, payload: Any) 
     expected = reference_down(payload, engine.resolve(version))
     assert engine.down(payload, version) == expected
     assert json.loads(engine.down_json(encode(payload), version)) == expected
+
+
+def test_up_error_says_the_version_it_migrates_from() -> None:
+    """A failing up migration is reported as 'up from <version>', not 'up to'."""
+    def explode(obj: dict[str, object]) -> None:
+        raise RuntimeError("boom")
+
+    engine = Engine(Timeline([Change(released="2021-01-01", description="c", id="c1",
+                                     resources={"charge.create": [custom(up=explode)]})]))
+    with pytest.raises(MigrationError, match=r"^up from v1: RuntimeError: boom"):
+        engine.up({"amount": 1}, "v1", resource="charge.create")
