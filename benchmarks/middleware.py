@@ -1,7 +1,7 @@
 """Per-request overhead of the ASGI middleware: ``python -m benchmarks.middleware``.
 
 The same bare ASGI app is called directly (no server, no sockets) with and
-without :class:`datever.asgi.VersioningMiddleware`, in one process and one
+without :class:`datever.web.asgi.VersioningMiddleware`, in one process and one
 event loop, rounds interleaved; the difference is the middleware's cost per
 request. The history is the seeded 100-change synthetic one of
 ``benchmarks.data``; the body is one small head-shaped ``product``.
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import msgspec
 
 from benchmarks import data
-from datever.asgi import ASGIApp, Message, Receive, Scope, Send, VersioningMiddleware
-from datever.http import Routes, Versioning
+from datever.web.asgi import ASGIApp, Message, Receive, Scope, Send, VersioningMiddleware
+from datever.web.versioning import Routes, Versioning
 
 SEED = 0
 _HEADERS = [(b"host", b"api.example.com"), (b"user-agent", b"bench/1.0"),

@@ -6,7 +6,6 @@ responses go down. The engine resolves a client's version, compiles the
 chain of transforms into one cached function and runs it on every payload.
 """
 
-from datever.asgi import VersioningMiddleware
 from datever.changes import Change, load_changes
 from datever.classify import change_is_retroactive, classify, is_breaking
 from datever.context import NoVersionError, current_version, includes, using_version
@@ -26,7 +25,6 @@ from datever.endpoints import (
 from datever.engine import Engine
 from datever.errors import AccessError, ChangeError, DateverError, MigrationError, VersionError
 from datever.groups import FeatureGroups, GroupRoute
-from datever.http import Proceed, Reply, Routes, Versioning
 from datever.interpreter import reference_down, reference_up
 from datever.lifecycle import (
     Lifecycle,
@@ -54,8 +52,10 @@ from datever.pins import MemoryPinStore, Pin, PinError, PinStore, SQLitePinStore
 from datever.pipeline import Pipeline
 from datever.selection import Selection, VersionSelector
 from datever.versions import Requested, Timeline, Version, parse_version
+from datever.web.asgi import VersioningMiddleware
+from datever.web.versioning import Proceed, Reply, Routes, Versioning
+from datever.web.wsgi import VersioningWSGIMiddleware
 from datever.webhooks import Rendered, render_event, render_for_account
-from datever.wsgi import VersioningWSGIMiddleware
 
 __all__ = [
     "AccessError",

@@ -1,6 +1,6 @@
 """The ``datever`` command: resolve, inspect, diff, changelog, new, check and migrate.
 
-rich is imported here and in datever.inspect only, never by ``import datever``.
+rich is imported here and in datever.printer only, never by ``import datever``.
 Nothing is said by colour alone: every tag and level is also written out.
 """
 
@@ -184,9 +184,9 @@ def _cmd_resolve(ctx: _Context) -> int:
 def _cmd_inspect(ctx: _Context) -> int:
     engine, version, lifecycle = ctx.engine(), ctx.resolve(ctx.args.version), ctx.lifecycle()
     try:
-        from datever.inspect import print_version
+        from datever.printer import print_version
     except ModuleNotFoundError as exc:  # the rich printer is not there: plain text
-        if exc.name != "datever.inspect":
+        if exc.name != "datever.printer":
             raise
         ctx.out.print(f"{version.requested!r} resolves to {version.name} ({version.channel}); "
                       f"{_plural(len(version.pending), 'change')} to undo")

@@ -2,7 +2,7 @@
 
 They carry no payload steps (``down`` and ``up`` are empty), so a pipeline
 skips them; they feed the changelog and the classifier, and the HTTP layer
-(:mod:`datever.http`, used by both middlewares) gives these their behaviour
+(:mod:`datever.web.versioning`, used by both middlewares) gives these their behaviour
 for clients whose version predates them: ``rename_param``,
 ``rename_endpoint``, ``add_endpoint``, ``remove_endpoint`` (with a
 ``handler``), ``change_status`` and ``change_error_format`` (with a

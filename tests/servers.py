@@ -10,7 +10,7 @@ from typing import Literal
 
 import uvicorn
 
-from datever.asgi import ASGIApp
+from datever.web.asgi import ASGIApp
 
 
 @contextlib.contextmanager

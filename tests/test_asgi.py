@@ -30,9 +30,9 @@ from datever import (
     load_changes,
     rename,
 )
-from datever.asgi import ASGIApp, Scope, VersioningMiddleware
 from datever.context import current_version, includes
-from datever.http import Routes, Versioning
+from datever.web.asgi import ASGIApp, Scope, VersioningMiddleware
+from datever.web.versioning import Routes, Versioning
 from tests.reference import load_samples
 from tests.servers import serving
 

@@ -303,8 +303,8 @@ def test_inspect_shows_resolution_and_operations() -> None:
 
 
 def test_inspect_falls_back_to_plain_text_without_the_printer() -> None:
-    """Without datever.inspect, inspect prints the resolution and each pipeline's source."""
-    script = ("import sys; sys.modules['datever.inspect'] = None; from datever.cli import main;"
+    """Without datever.printer, inspect prints the resolution and each pipeline's source."""
+    script = ("import sys; sys.modules['datever.printer'] = None; from datever.cli import main;"
               f" sys.exit(main(['--changes', {str(REFERENCE)!r}, '--today', '{TODAY}',"
               " 'inspect', '2025-01-01', 'customer']))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from datever import DateverError, Engine
-from datever.asgi import Message, Receive, Scope, Send, VersioningMiddleware
 from datever.context import NoVersionError, current_version, includes, using_version
-from datever.http import Versioning
+from datever.web.asgi import Message, Receive, Scope, Send, VersioningMiddleware
+from datever.web.versioning import Versioning
 
 ENGINE = Engine.from_directory(Path(__file__).parent.parent / "changes")
 ASYNC_REFUNDS = "2022_05_16_asynchronous_refunds"  # released 2022-05-16, a side effect

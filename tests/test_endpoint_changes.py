@@ -21,7 +21,6 @@ from starlette.routing import Route
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from datever import Change, Engine, Timeline
-from datever.asgi import ASGIApp, VersioningMiddleware
 from datever.endpoints import (
     EndpointRequest,
     add_endpoint,
@@ -32,8 +31,9 @@ from datever.endpoints import (
     rename_param,
 )
 from datever.errors import ChangeError
-from datever.http import Reply, Versioning
-from datever.wsgi import VersioningWSGIMiddleware
+from datever.web.asgi import ASGIApp, VersioningMiddleware
+from datever.web.versioning import Reply, Versioning
+from datever.web.wsgi import VersioningWSGIMiddleware
 from tests.servers import serving
 
 

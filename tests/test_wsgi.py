@@ -31,8 +31,8 @@ from datever import (
     rename,
 )
 from datever.context import current_version, includes
-from datever.http import Reply, Routes, Versioning
-from datever.wsgi import VersioningWSGIMiddleware
+from datever.web.versioning import Reply, Routes, Versioning
+from datever.web.wsgi import VersioningWSGIMiddleware
 from tests.reference import load_samples
 
 CHANGES = Path(__file__).parent.parent / "changes"
@@ -307,7 +307,7 @@ def test_concurrent_requests_from_threads_never_mix_shapes(client: httpx.Client)
         assert response.headers["x-seen-version"] == ENGINE.resolve(version).name
 
 
-# -- the framework-free core both middlewares share (datever.http) ------------
+# -- the framework-free core both middlewares share (datever.web.versioning) ------------
 
 
 def test_routes_match_static_and_templated_paths() -> None:

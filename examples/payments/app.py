@@ -37,7 +37,7 @@ from datever import (
     includes,
     render_for_account,
 )
-from datever.asgi import ASGIApp, Receive, Scope, Send
+from datever.web.asgi import ASGIApp, Receive, Scope, Send
 from examples.payments import resources
 from examples.payments.resources import BadRequest, Json, list_of
 from examples.payments.storage import Store

@@ -3,7 +3,7 @@
 :class:`Versioning` selects and checks a request's version and says whether to
 answer at once (400, 403, 404, 410) or go on, with which headers, which path
 and whether bodies need migrating. Routes and the endpoint changes pending for
-a version come from :mod:`datever.routing`. The ASGI and WSGI middlewares are
+a version come from :mod:`datever.web.routing`. The ASGI and WSGI middlewares are
 thin shells around it.
 """
 
@@ -27,9 +27,9 @@ from datever.endpoints import (
 from datever.engine import Engine
 from datever.errors import AccessError, MigrationError, VersionError
 from datever.lifecycle import Lifecycle, Signals
-from datever.routing import EndpointRule, EndpointRules, Removed, ResponseUndo, Routes
 from datever.selection import Source, VersionSelector
 from datever.versions import Version
+from datever.web.routing import EndpointRule, EndpointRules, Removed, ResponseUndo, Routes
 
 __all__ = ["EndpointRules", "Proceed", "Removed", "Reply", "ResponseUndo", "Routes",
            "Versioning", "is_json"]

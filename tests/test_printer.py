@@ -22,7 +22,7 @@ from datever import (
     remove,
     rename,
 )
-from datever.inspect import print_version, render_timeline, render_version
+from datever.printer import print_version, render_timeline, render_version
 
 TODAY = dt.date(2025, 1, 1)
 
@@ -263,7 +263,7 @@ def test_reference_api_charge_at_v1() -> None:
 
 
 def test_import_datever_does_not_import_rich() -> None:
-    """rich stays off the hot path: only datever.inspect imports it."""
+    """rich stays off the hot path: only datever.printer imports it."""
     check = ("import sys, datever; assert 'rich' not in sys.modules; "
-             "import datever.inspect; assert 'rich' in sys.modules")
+             "import datever.printer; assert 'rich' in sys.modules")
     subprocess.run([sys.executable, "-W", "error", "-c", check], check=True)

@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl, quote
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from datever.context import _reset, _set
-from datever.http import Headers, Proceed, Reply, Versioning, is_json
 from datever.versions import Version
+from datever.web.versioning import Headers, Proceed, Reply, Versioning, is_json
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

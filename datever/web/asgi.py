@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from datever.context import _reset, _set
-from datever.http import Proceed, RawHeaders, Reply, Versioning, is_json
+from datever.web.versioning import Proceed, RawHeaders, Reply, Versioning, is_json
 
 __all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send", "VersioningMiddleware"]
 
