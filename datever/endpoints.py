@@ -55,7 +55,8 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 _PARAM_FORBIDDEN = re.compile(r"[\s&=?#]")
-_TEMPLATE_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: A ``{name}`` path template parameter; it is always a whole segment.
+TEMPLATE_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,7 @@ def _template_names(path: str, what: str) -> set[str]:
     """The ``{name}`` parameters of a path template; each must be a whole segment."""
     names: set[str] = set()
     for segment in path.strip("/").split("/"):
-        parameter = _TEMPLATE_PARAMETER.fullmatch(segment)
+        parameter = TEMPLATE_PARAMETER.fullmatch(segment)
         if parameter is not None:
             names.add(parameter.group(1))
         elif "{" in segment or "}" in segment:

@@ -11,7 +11,6 @@ undone newest first by :class:`ResponseUndo`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from urllib.parse import quote_plus, unquote_plus
 from datever.changes import Change
 from datever.endpoints import (
     METHODS,
+    TEMPLATE_PARAMETER,
     EndpointHandler,
     EndpointOperation,
     ErrorDown,
@@ -29,7 +29,6 @@ from datever.versions import Version
 
 __all__ = ["EndpointRule", "EndpointRules", "Removed", "ResponseUndo", "Routes"]
 
-_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
@@ -72,7 +71,7 @@ class Routes:
         segments = _segments(template)
         compiled: list[str | None] = []
         for segment in segments:
-            parameter = _PARAMETER.fullmatch(segment)
+            parameter = TEMPLATE_PARAMETER.fullmatch(segment)
             if parameter is None and ("{" in segment or "}" in segment):
                 raise ValueError(f"template {template!r}: a parameter is a whole segment "
                                  f"such as '{{id}}', not {segment!r}")
@@ -256,13 +255,13 @@ class EndpointRules:
         template = details["old_path"] if op.kind == "rename_endpoint" else details["path"]
         target: tuple[tuple[str, bool], ...] = ()
         if op.kind == "rename_endpoint":
-            target = tuple((found.group(1), True) if (found := _PARAMETER.fullmatch(part))
+            target = tuple((found.group(1), True) if (found := TEMPLATE_PARAMETER.fullmatch(part))
                            else (part, False) for part in _segments(details["new_path"]))
         rule = EndpointRule(order, op.kind, change, details["method"], template, details, target)
         shape: list[str | None] = []
         names: list[str] = []
         for segment in _segments(template):
-            parameter = _PARAMETER.fullmatch(segment)
+            parameter = TEMPLATE_PARAMETER.fullmatch(segment)
             shape.append(None if parameter else segment)
             if parameter:
                 names.append(parameter.group(1))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -47,8 +45,6 @@ _VERSION_HEADER = "X-API-Version"
 _WARNING_HEADER = "X-API-Warning"
 _PLAIN_JSON = frozenset((b"application/json", "application/json",
                          b"application/json; charset=utf-8", "application/json; charset=utf-8"))
-_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 _DECODER = msgspec.json.Decoder()
 
 
@@ -143,11 +139,14 @@ class Versioning:
     optional ``lifecycle`` (its signals give the headers and the 400/403/410
     answers; without one the version is echoed in ``X-API-Version`` and
     warnings go in ``X-API-Warning``) and the ``routes`` naming request
-    resources (without them, request bodies are never migrated).
+    resources (without them, request bodies are never migrated). ``clock``
+    gives today's UTC date (default: the system clock); tests and
+    reproducible examples pass a fixed one.
     """
 
     def __init__(self, engine: Engine, selector: VersionSelector | None = None, *,
-                 lifecycle: Lifecycle | None = None, routes: Routes | None = None) -> None:
+                 lifecycle: Lifecycle | None = None, routes: Routes | None = None,
+                 clock: Callable[[], dt.date] | None = None) -> None:
         selector = selector if selector is not None else VersionSelector(engine.timeline)
         if selector.timeline is not engine.timeline:
             raise ValueError("the selector and the engine must share one timeline: build the "
@@ -161,6 +160,8 @@ class Versioning:
         self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}
         self._endpoints: dict[str, EndpointRules | None] = {}
         self._day: tuple[int, dt.date] = (-1, dt.date.min)
+        if clock is not None:
+            self._today = clock  # type: ignore[method-assign]
 
     def _today(self) -> dt.date:
         """Today in UTC; the date object is made once a day, not once a request."""
