@@ -241,10 +241,22 @@ def test_request_body_a_transform_rejects_is_a_400(client: httpx.Client) -> None
     assert (error["path"], error["change"]) == ("$", "2019_04_15_amounts_in_cents")
 
 
-def test_non_json_request_body_is_untouched(client: httpx.Client) -> None:
-    """A form body is not JSON: it reaches the app as sent."""
-    response = client.post("/v1/charges", data={"amount": "1.00"})
+def test_non_json_request_body_is_untouched_when_nothing_goes_up(client: httpx.Client) -> None:
+    """At the head a form body needs no migration: it reaches the app as sent."""
+    response = client.post("/charges", data={"amount": "1.00"}, headers={"X-API-Version": "X"})
     assert response.json()["received"] == "amount=1.00"
+
+
+def test_non_json_request_body_that_must_go_up_is_a_415(client: httpx.Client) -> None:
+    """At v1 a charge.create body must be migrated: a form body is refused, not passed on."""
+    response = client.post("/v1/charges", data={"amount": "1.00"})
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert (error["type"], error["resource"], error["version"]) == (
+        "unsupported_request_body", "charge.create", "v1")
+    assert "application/x-www-form-urlencoded" in error["message"]
+    assert response.headers["accept"] == "application/json"
+    assert response.headers["x-api-version"] == "v1"
 
 
 def test_non_json_response_is_untouched(client: httpx.Client) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from datever.context import _reset, _set
+from datever.web.groups import GroupedVersioning
 from datever.web.versioning import Proceed, RawHeaders, Reply, Versioning, is_json
 
 __all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send", "VersioningMiddleware"]
@@ -58,24 +59,24 @@ class VersioningMiddleware:
     :func:`datever.context.current_version` while the request is served.
     """
 
-    def __init__(self, app: ASGIApp, versioning: Versioning, *,
+    def __init__(self, app: ASGIApp, versioning: Versioning | GroupedVersioning, *,
                  account: Callable[[Scope], str | None] | None = None,
                  client_pin: Callable[[Scope], str | None] | None = None) -> None:
         self.app = app
         self.versioning = versioning
         self.account = account
         self.client_pin = client_pin
-        selector = versioning.selector
-        self._header = selector.header
-        self._header_bytes = selector.header.encode("latin-1") if selector.header else None
-        self._query_marker = f"{selector.query}=".encode() if selector.query else None
+        self._header = versioning.header
+        self._header_bytes = versioning.header.encode("latin-1") if versioning.header else None
+        self._query_marker = f"{versioning.query}=".encode() if versioning.query else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection: HTTP requests are versioned, anything else passes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        version_header = content_type = content_encoding = None
+        version_header = content_type = content_encoding = content_length = None
+        chunked = False
         wanted = self._header_bytes
         for name, value in scope["headers"]:
             lower = name.lower()
@@ -85,6 +86,10 @@ class VersioningMiddleware:
                 content_type = value
             elif lower == _CONTENT_ENCODING:
                 content_encoding = value
+            elif lower == _CONTENT_LENGTH:
+                content_length = value
+            elif lower == _TRANSFER_ENCODING:
+                chunked = True
         headers = ({self._header: version_header.decode("latin-1")}
                    if version_header is not None and self._header else None)
         query = None
@@ -102,13 +107,18 @@ class VersioningMiddleware:
             account=self.account(scope) if self.account else None,
             client_pin=self.client_pin(scope) if self.client_pin else None,
             query_string=scope.get("query_string"))
+        if decision is None:  # a path in no feature group
+            await self.app(scope, receive, send)
+            return
         if isinstance(decision, Reply):
             await _reply(send, decision)
             return
+        owner = decision.owner
+        assert owner is not None
         if decision.removed is not None:  # an endpoint the app no longer has
-            removed_body = await _read_body(receive)
+            removed_body = await _read_limited(receive, send, owner, decision, content_length)
             if removed_body is not None:
-                await _reply(send, self.versioning.serve_removed(decision, removed_body))
+                await _reply(send, owner.serve_removed(decision, removed_body))
             return
         if decision.moved:
             scope = _moved(scope, decision, root)
@@ -116,12 +126,18 @@ class VersioningMiddleware:
             scope = _without_prefix(scope, decision, root)
         if decision.query_string is not None:
             scope = {**scope, "query_string": decision.query_string.encode("latin-1")}
+        if decision.strict_body and (content_length not in (None, b"0") or chunked) and not (
+                is_json(content_type)
+                and (content_encoding or b"").strip().lower() in _IDENTITY):
+            await _reply(send, owner.unsupported(
+                decision, _text(content_type), _text(content_encoding)))
+            return
         if (decision.migrate_request and is_json(content_type)
                 and (content_encoding or b"").strip().lower() in _IDENTITY):
-            body = await _read_body(receive)
-            if body is None:  # the client went away before sending its body
+            body = await _read_limited(receive, send, owner, decision, content_length)
+            if body is None:  # the client went away, or sent too much (answered 413)
                 return
-            migrated = self.versioning.up_request(decision, body)
+            migrated = owner.up_request(decision, body)
             if isinstance(migrated, Reply):
                 await _reply(send, migrated)
                 return
@@ -129,11 +145,11 @@ class VersioningMiddleware:
                                                       drop=_TRANSFER_ENCODING)}
             receive = _replay(migrated, receive)
         if decision.migrate_response and scope["method"] != "HEAD":
-            send = _migrating(send, self.versioning, decision)
+            send = _migrating(send, owner, decision)
         else:
             send = _adding_headers(send, decision.raw_headers)
         if decision.undo is not None:
-            send = _undoing(send, self.versioning, decision)
+            send = _undoing(send, owner, decision)
         token = _set(decision.version)
         try:
             await self.app(scope, receive, send)
@@ -225,16 +241,33 @@ async def _reply(send: Send, reply: Reply) -> None:
     await send({"type": "http.response.body", "body": reply.body, "more_body": False})
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the client disconnects first."""
+async def _read_limited(receive: Receive, send: Send, owner: Versioning, decision: Proceed,
+                        content_length: bytes | None) -> bytes | None:
+    """The whole request body, or None when the client disconnects first or the body is
+    longer than ``owner.max_body`` (then answered 413, and the rest is never read)."""
+    limit = owner.max_body
+    if content_length is not None and content_length.strip().isdigit() and int(
+            content_length) > limit:
+        await _reply(send, owner.too_large(decision))
+        return None
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            await _reply(send, owner.too_large(decision))
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -91,10 +91,15 @@ class _Plan:
 
     headers: Headers
     raw_headers: RawHeaders
+    #: the same, with Vary naming the version header (the version did not come from the path)
+    vary_headers: Headers
+    vary_raw: RawHeaders
     up: bool
     down: bool
     removed: Reply | None
-    endpoints: EndpointRules | None = None
+    endpoints: EndpointRules | None
+    #: the request resources the up pipeline has steps for
+    up_resources: frozenset[str | None]
 
 
 @dataclass(slots=True)
@@ -114,6 +119,12 @@ class Proceed:
     ``removed`` names a removed endpoint to serve with
     :meth:`Versioning.serve_removed` instead of the app, and ``undo`` says
     what to undo on the response (status, error format).
+
+    ``strict_body`` is True when the route's resource has up steps at this
+    version: a body that cannot be read as JSON (another media type, a
+    content coding) must then be refused with :meth:`Versioning.unsupported`
+    rather than reach head code unmigrated. ``owner`` is the
+    :class:`Versioning` that decided, whose methods handle the bodies.
     """
 
     version: Version
@@ -129,6 +140,13 @@ class Proceed:
     moved: bool = False
     removed: Removed | None = None
     undo: ResponseUndo | None = None
+    strict_body: bool = False
+    owner: Versioning | None = None
+
+
+#: The default cap on request bodies the middleware reads: 1 MiB, nginx's
+#: default ``client_max_body_size``. A bigger body is answered 413.
+DEFAULT_MAX_BODY = 1024 * 1024
 
 
 class Versioning:
@@ -141,12 +159,17 @@ class Versioning:
     warnings go in ``X-API-Warning``) and the ``routes`` naming request
     resources (without them, request bodies are never migrated). ``clock``
     gives today's UTC date (default: the system clock); tests and
-    reproducible examples pass a fixed one.
+    reproducible examples pass a fixed one. ``max_body`` caps, in bytes, the
+    request bodies the middlewares read (to migrate them up, or for a removed
+    endpoint's handler): a bigger one is answered 413 unread.
+    Responses whose version could come from the version header carry
+    ``Vary`` naming it, so that caches keep one copy per version.
     """
 
     def __init__(self, engine: Engine, selector: VersionSelector | None = None, *,
                  lifecycle: Lifecycle | None = None, routes: Routes | None = None,
-                 clock: Callable[[], dt.date] | None = None) -> None:
+                 clock: Callable[[], dt.date] | None = None,
+                 max_body: int = DEFAULT_MAX_BODY, warning_header: str | None = None) -> None:
         selector = selector if selector is not None else VersionSelector(engine.timeline)
         if selector.timeline is not engine.timeline:
             raise ValueError("the selector and the engine must share one timeline: build the "
@@ -156,12 +179,29 @@ class Versioning:
         self.lifecycle = lifecycle
         self.routes = routes if routes is not None else Routes()
         self.version_header = lifecycle.version_header if lifecycle else _VERSION_HEADER
-        self.warning_header = lifecycle.warning_header if lifecycle else _WARNING_HEADER
+        self.warning_header = (lifecycle.warning_header if lifecycle
+                               else warning_header or _WARNING_HEADER)
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
+            raise ValueError(f"max_body is a size in bytes (an int >= 0), not {max_body!r}")
+        self.max_body = max_body
+        self._vary: Headers = (("Vary", selector.header.title()),) if selector.header else ()
+        self._vary_raw: RawHeaders = tuple((name.lower().encode("latin-1"),
+                                            value.encode("latin-1")) for name, value in self._vary)
         self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}
         self._endpoints: dict[str, EndpointRules | None] = {}
         self._day: tuple[int, dt.date] = (-1, dt.date.min)
         if clock is not None:
             self._today = clock  # type: ignore[method-assign]
+
+    @property
+    def header(self) -> str | None:
+        """The lower-case request header clients may name their version in (None: off)."""
+        return self.selector.header
+
+    @property
+    def query(self) -> str | None:
+        """The query parameter clients may name their version in (None: off)."""
+        return self.selector.query
 
     def _today(self) -> dt.date:
         """Today in UTC; the date object is made once a day, not once a request."""
@@ -181,6 +221,7 @@ class Versioning:
         (with a pin store) and is the client whose preview access is checked.
         ``query_string`` is the raw query, for renamed query parameters (and
         the query a removed endpoint's handler sees); without it none are renamed.
+        A HEAD request follows the routes and endpoint changes declared for GET.
         """
         day = today if today is not None else self._today()
         try:
@@ -202,36 +243,46 @@ class Versioning:
         if plan.removed is not None:
             return plan.removed
         stripped = selection.path
-        prefix = path[:len(path) - len(stripped)] if selection.source == "path" else ""
-        if prefix and not path.endswith(stripped):  # "/v2021-06-07" became "/"
-            prefix = path
+        if selection.source == "path":
+            prefix = path[:len(path) - len(stripped)]
+            if not path.endswith(stripped):  # "/v2021-06-07" became "/"
+                prefix = path
+            headers_out, raw_out = plan.headers, plan.raw_headers
+        else:
+            prefix = ""
+            headers_out, raw_out = plan.vary_headers, plan.vary_raw
         rules = plan.endpoints
+        if method == "HEAD" and (rules is None or "HEAD" not in rules.methods):
+            method = "GET"
         if rules is None:
             resource = self.routes.match(method, stripped)
             return Proceed(version, stripped, prefix, selection.source, resource,
-                           plan.headers, plan.raw_headers, plan.up and resource is not None,
-                           plan.down)
+                           headers_out, raw_out, plan.up and resource is not None,
+                           plan.down, strict_body=resource in plan.up_resources, owner=self)
         walked = rules.walk(method, stripped, query_string)
         if walked.missing is not None:
-            return self._missing(version, method, stripped, walked.missing, plan.headers)
+            return self._missing(version, method, stripped, walked.missing, headers_out)
         resource = self.routes.match(method, walked.path)
-        return Proceed(version, walked.path, prefix, selection.source, resource, plan.headers,
-                       plan.raw_headers, plan.up and resource is not None, plan.down,
+        return Proceed(version, walked.path, prefix, selection.source, resource, headers_out,
+                       raw_out, plan.up and resource is not None, plan.down,
                        query_string=walked.query if walked.requery and isinstance(
                            walked.query, str) else None,
-                       moved=walked.moved, removed=walked.removed, undo=rules.undo(walked))
+                       moved=walked.moved, removed=walked.removed, undo=rules.undo(walked),
+                       strict_body=resource in plan.up_resources, owner=self)
 
     def _plan(self, version: Version, day: dt.date, defaulted: bool) -> _Plan:
         signals = (self.lifecycle.signals(version, day, defaulted=defaulted)
                    if self.lifecycle is not None else self._signals(version, defaulted))
-        up = not self.engine.pipeline(version, "up").is_empty
+        up = self.engine.pipeline(version, "up")
         down = not self.engine.pipeline(version, "down").is_empty
         raw = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
                     for name, value in signals.headers)
         removed = None
         if not signals.proceed:
             removed = Reply(signals.status, signals.headers, signals.body or b"")
-        return _Plan(signals.headers, raw, up, down, removed, self.endpoint_rules(version))
+        return _Plan(signals.headers, raw, (*signals.headers, *self._vary),
+                     (*raw, *self._vary_raw), not up.is_empty, down, removed,
+                     self.endpoint_rules(version), frozenset(up.resources))
 
     def endpoint_rules(self, version: Version) -> EndpointRules | None:
         """The compiled HTTP-level changes pending for ``version`` (None: none), cached."""
@@ -278,6 +329,27 @@ class Versioning:
             "reason": reason})
 
     # -- bodies --------------------------------------------------------------
+
+    def too_large(self, proceed: Proceed | None = None) -> Reply:
+        """The 413 for a request body longer than ``max_body``."""
+        headers = proceed.headers if proceed is not None else ()
+        return _error(413, headers, {
+            "type": "request_body_too_large", "limit": self.max_body,
+            "message": f"the request body is longer than {self.max_body} bytes"})
+
+    def unsupported(self, proceed: Proceed, content_type: str | None,
+                    content_encoding: str | None) -> Reply:
+        """The 415 for a body that must be migrated up but cannot be read as JSON."""
+        if content_encoding and content_encoding.strip().lower() not in ("", "identity"):
+            why = f"is content-encoded ({_printable(content_encoding.strip())})"
+        else:
+            why = f"is {_printable(content_type) if content_type else 'of no declared type'}"
+        return _error(415, (*proceed.headers, ("Accept", "application/json")), {
+            "type": "unsupported_request_body", "version": proceed.version.name,
+            "resource": proceed.resource,
+            "message": f"the request body {why}; at {proceed.version.name} it must be "
+                       "uncompressed JSON (Content-Type: application/json) to be "
+                       "migrated to the current API"})
 
     def up_request(self, proceed: Proceed, body: bytes) -> bytes | Reply:
         """The request ``body`` migrated up to the head, or a 400 Reply when it cannot be.

@@ -32,12 +32,13 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from datever.context import _reset, _set
 from datever.versions import Version
+from datever.web.groups import GroupedVersioning
 from datever.web.versioning import Headers, Proceed, Reply, Versioning, is_json
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
 
-__all__ = ["VersioningWSGIMiddleware"]
+__all__ = ["VersioningWSGIMiddleware", "WSGIApplication", "WSGIEnvironment"]
 
 _IDENTITY = ("", "identity")
 _END = object()
@@ -53,18 +54,17 @@ class VersioningWSGIMiddleware:
     while the app runs and while its response is iterated.
     """
 
-    def __init__(self, app: WSGIApplication, versioning: Versioning, *,
+    def __init__(self, app: WSGIApplication, versioning: Versioning | GroupedVersioning, *,
                  account: Callable[[WSGIEnvironment], str | None] | None = None,
                  client_pin: Callable[[WSGIEnvironment], str | None] | None = None) -> None:
         self.app = app
         self.versioning = versioning
         self.account = account
         self.client_pin = client_pin
-        selector = versioning.selector
-        self._header = selector.header
-        self._environ_key = ("HTTP_" + selector.header.upper().replace("-", "_")
-                             if selector.header else None)
-        self._query_marker = f"{selector.query}=" if selector.query else None
+        self._header = versioning.header
+        self._environ_key = ("HTTP_" + versioning.header.upper().replace("-", "_")
+                             if versioning.header else None)
+        self._query_marker = f"{versioning.query}=" if versioning.query else None
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -81,22 +81,34 @@ class VersioningWSGIMiddleware:
             account=self.account(environ) if self.account else None,
             client_pin=self.client_pin(environ) if self.client_pin else None,
             query_string=raw_query)
+        if decision is None:  # a path in no feature group
+            return self.app(environ, start_response)
         if isinstance(decision, Reply):
             return _reply(start_response, decision)
+        owner = decision.owner
+        assert owner is not None
         if decision.removed is not None:  # an endpoint the app no longer has
-            body = _read_input(environ)
-            return _reply(start_response, self.versioning.serve_removed(decision, body or b""))
+            body = _read_input(environ, owner.max_body)
+            if body is _TOO_LARGE:
+                return _reply(start_response, owner.too_large(decision))
+            return _reply(start_response, owner.serve_removed(decision, body or b""))
         if decision.moved or decision.query_string is not None:
             environ = _rewritten(environ, decision)
         elif decision.prefix:
             environ = _without_prefix(environ, decision)
         app = (self.app if decision.undo is None
-               else _undoing(self.app, self.versioning, decision))
-        if (decision.migrate_request and is_json(environ.get("CONTENT_TYPE"))
-                and environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() in _IDENTITY):
-            body = _read_input(environ)
+               else _undoing(self.app, owner, decision))
+        json_body = (is_json(environ.get("CONTENT_TYPE"))
+                     and environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() in _IDENTITY)
+        if decision.strict_body and not json_body and _has_body(environ):
+            return _reply(start_response, owner.unsupported(
+                decision, environ.get("CONTENT_TYPE"), environ.get("HTTP_CONTENT_ENCODING")))
+        if decision.migrate_request and json_body:
+            body = _read_input(environ, owner.max_body)
+            if body is _TOO_LARGE:
+                return _reply(start_response, owner.too_large(decision))
             if body is not None:
-                migrated = self.versioning.up_request(decision, body)
+                migrated = owner.up_request(decision, body)
                 if isinstance(migrated, Reply):
                     return _reply(start_response, migrated)
                 environ = {**environ, "wsgi.input": io.BytesIO(migrated),
@@ -105,7 +117,7 @@ class VersioningWSGIMiddleware:
         token = _set(decision.version)
         try:
             if decision.migrate_response and method != "HEAD":
-                return self._migrating(environ, start_response, decision, app)
+                return self._migrating(environ, start_response, decision, owner, app)
             extra = decision.headers
 
             def start(status: str, headers: list[tuple[str, str]],
@@ -117,7 +129,8 @@ class VersioningWSGIMiddleware:
             _reset(token)
 
     def _migrating(self, environ: WSGIEnvironment, start_response: StartResponse,
-                   decision: Proceed, app: WSGIApplication | None = None) -> Iterable[bytes]:
+                   decision: Proceed, owner: Versioning,
+                   app: WSGIApplication | None = None) -> Iterable[bytes]:
         """Run the app (``app``, by default the wrapped one), holding a JSON response
         back to migrate it down whole."""
         held: list[Any] = []  # [status, headers, exc_info] once a JSON response is held
@@ -139,7 +152,7 @@ class VersioningWSGIMiddleware:
         if isinstance(body, _Body):
             return body
         status, headers, exc_info = held
-        migrated = self.versioning.down_response(decision, body)
+        migrated = owner.down_response(decision, body)
         if isinstance(migrated, Reply):
             return _reply(start_response, migrated)
         if migrated is not body:
@@ -288,17 +301,36 @@ def _status_code(status: str) -> int:
         return 0
 
 
-def _read_input(environ: WSGIEnvironment) -> bytes | None:
-    """The whole request body, or None when its length is unknown (it is left unread)."""
+_TOO_LARGE = b"\0too large"  # a sentinel: compared by identity only
+
+
+def _has_body(environ: WSGIEnvironment) -> bool:
+    """True when the request says it carries a body (a length above 0, or chunks)."""
+    length = str(environ.get("CONTENT_LENGTH") or "").strip()
+    return (length not in ("", "0")) or "HTTP_TRANSFER_ENCODING" in environ
+
+
+def _read_input(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    """The whole request body; None when its length is unknown (it is left unread);
+    ``_TOO_LARGE`` when it is longer than ``limit`` (the rest is left unread)."""
     stream = environ["wsgi.input"]
     try:
         length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
         length = -1
+    if length > limit:
+        return _TOO_LARGE
     if length >= 0:
         return bytes(stream.read(length)) if length else b""
     if environ.get("wsgi.input_terminated"):
-        return bytes(stream.read())
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := stream.read(min(65536, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return _TOO_LARGE
+        return b"".join(chunks)
     return None
 
 

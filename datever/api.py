@@ -1,0 +1,250 @@
+"""The front door: one object that serves a changes directory over HTTP.
+
+:class:`API` builds the engine, the version selector, the pin store, the
+lifecycle, the routes and the per-request logic from one changes directory
+and a few keywords, and wraps an ASGI or WSGI app in one call.
+:class:`APIGroups` serves several of them, one per URL namespace (feature
+groups). The parts stay available (``api.engine``, ``api.selector``...) and
+importable from their modules for those who wire them by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from datever.engine import Engine
+from datever.lifecycle import Lifecycle, ReleaseLifecycle
+from datever.pins import Pin, PinStore, SQLitePinStore
+from datever.selection import VersionSelector
+from datever.versions import Timeline, Version
+from datever.web.groups import GroupedVersioning
+from datever.web.routing import Routes
+from datever.web.versioning import DEFAULT_MAX_BODY, Versioning
+from datever.webhooks import Rendered, render_event, render_for_account
+
+if TYPE_CHECKING:
+    from datever.web.asgi import ASGIApp, Scope, VersioningMiddleware
+    from datever.web.wsgi import VersioningWSGIMiddleware, WSGIApplication, WSGIEnvironment
+
+__all__ = ["API", "APIGroups"]
+
+RoutesLike = Routes | Mapping[str, str]
+"""A :class:`Routes`, or a mapping of ``"METHOD /template"`` to the request resource."""
+
+
+class API:
+    """A versioned API: its changes directory, how clients name versions, and its HTTP shell.
+
+    >>> api = API("changes", routes={"POST /charges": "charge.create"},
+    ...           pins="pins.sqlite3")                             # doctest: +SKIP
+    >>> app = api.asgi(starlette_app)                             # doctest: +SKIP
+
+    ``changes`` is the changes directory (or a :class:`Timeline`).
+    ``routes`` names each endpoint's request resource: a :class:`Routes` or
+    a mapping such as ``{"POST /charges": "charge.create"}``; bodies of
+    endpoints with no route are never migrated up. ``pins`` is a
+    :class:`~datever.pins.PinStore`, or a path for a SQLite store (ordered
+    by this timeline); without one, accounts are not pinned.
+    ``lifecycle`` is a :class:`~datever.lifecycle.Lifecycle`, or a mapping of
+    version names to :class:`ReleaseLifecycle` (then ``changelog_url`` is
+    required). ``default`` is what a request naming no version gets:
+    ``"initial"`` (``v1``, with a warning, as Sanity does) or ``"newest"``.
+    Clients name versions in the ``/v2021-06-07/`` path prefix (``path``),
+    the ``header`` or the ``query`` parameter (None turns one off).
+    ``max_body`` caps the request bodies the middleware reads (413 past it).
+    ``clock`` gives today's UTC date (tests and reproducible examples fix
+    it). The remaining keywords are those of :class:`Timeline`.
+    """
+
+    def __init__(self, changes: str | os.PathLike[str] | Timeline = "changes", *,
+                 routes: RoutesLike | None = None,
+                 pins: PinStore | str | os.PathLike[str] | None = None,
+                 lifecycle: Lifecycle | Mapping[str, ReleaseLifecycle] | None = None,
+                 changelog_url: str | None = None,
+                 default: Literal["initial", "newest"] = "initial",
+                 path: bool = True, header: str | None = "X-API-Version",
+                 query: str | None = "api-version",
+                 warning_header: str = "X-API-Warning",
+                 max_body: int = DEFAULT_MAX_BODY,
+                 clock: Callable[[], dt.date] | None = None,
+                 name: str = "default", initial: str = "v1",
+                 versions: Sequence[str] | None = None,
+                 aliases: Mapping[str, str] | None = None,
+                 preview_access: Callable[[str | None, Version], bool] | None = None,
+                 discriminator: str = "object") -> None:
+        if isinstance(changes, Timeline):
+            self.engine = Engine(changes, discriminator=discriminator)
+        else:
+            self.engine = Engine.from_directory(
+                Path(changes), name=name, initial=initial, versions=versions, aliases=aliases,
+                preview_access=preview_access, discriminator=discriminator)
+        timeline = self.engine.timeline
+        if pins is None or isinstance(pins, str | os.PathLike):
+            store: PinStore | None = (SQLitePinStore(pins, order=timeline.version_order)
+                                      if pins is not None else None)
+        else:
+            store = pins
+        #: the pin store (None: accounts are not pinned)
+        self.pins = store
+        #: finds each request's version: explicit, client pin, account pin, default
+        self.selector = VersionSelector(timeline, path=path, header=header, query=query,
+                                        pins=store, default=default)
+        #: the releases' deprecation and sunset, and the HTTP signals (None: none set)
+        self.lifecycle = _lifecycle(lifecycle, changelog_url, timeline,
+                                    header or "X-API-Version", warning_header)
+        #: each endpoint's request resource
+        self.routes = _routes(routes)
+        #: the per-request logic the middlewares share
+        self.versioning = Versioning(self.engine, self.selector, lifecycle=self.lifecycle,
+                                     routes=self.routes, clock=clock, max_body=max_body,
+                                     warning_header=warning_header)
+
+    @property
+    def timeline(self) -> Timeline:
+        """The timeline of releases and changes."""
+        return self.engine.timeline
+
+    # -- versions and payloads -------------------------------------------------
+
+    def resolve(self, version: str, *, today: dt.date | None = None) -> Version:
+        """Resolve a version string (``2021-06-07``, ``X``, ``v1``)."""
+        return self.engine.resolve(version, today=today)
+
+    def render_event(self, payload: Mapping[str, Any] | Sequence[Any] | bytes,
+                     version: Version | str) -> Rendered:
+        """A webhook event or stored payload rendered at ``version``."""
+        return render_event(self.engine, payload, version)
+
+    def render_for_account(self, account: str,
+                           payload: Mapping[str, Any] | Sequence[Any] | bytes) -> Rendered:
+        """A payload rendered at ``account``'s pin (pinning it now if it has none)."""
+        if self.pins is None:
+            raise ValueError("render_for_account needs a pin store: API(..., pins=...)")
+        return render_for_account(self.engine, self.pins, account, payload)
+
+    def upgrade(self, account: str, version: str, *, today: dt.date | None = None) -> Pin:
+        """Move ``account``'s pin forward to ``version``."""
+        return self.selector.upgrade(account, version, today=today)
+
+    def rollback(self, account: str) -> Pin:
+        """Undo ``account``'s last upgrade, within 72 hours of it."""
+        return self.selector.rollback(account)
+
+    # -- HTTP ------------------------------------------------------------------
+
+    def asgi(self, app: ASGIApp, *, account: Callable[[Scope], str | None] | None = None,
+             client_pin: Callable[[Scope], str | None] | None = None
+             ) -> VersioningMiddleware:
+        """``app`` (Starlette, FastAPI, Litestar...) served at each client's version.
+
+        ``account(scope)`` names the request's account (pinned on its first
+        request); ``client_pin(scope)`` a version configured for the client.
+        """
+        from datever.web.asgi import VersioningMiddleware
+
+        return VersioningMiddleware(app, self.versioning, account=account,
+                                    client_pin=client_pin)
+
+    def wsgi(self, app: WSGIApplication, *,
+             account: Callable[[WSGIEnvironment], str | None] | None = None,
+             client_pin: Callable[[WSGIEnvironment], str | None] | None = None
+             ) -> VersioningWSGIMiddleware:
+        """``app`` (Flask, Django...) served at each client's version; see :meth:`asgi`."""
+        from datever.web.wsgi import VersioningWSGIMiddleware
+
+        return VersioningWSGIMiddleware(app, self.versioning, account=account,
+                                        client_pin=client_pin)
+
+    def __repr__(self) -> str:
+        return (f"<API {self.timeline.name!r}: {len(self.timeline.versions)} releases, "
+                f"{len(self.routes)} routes, pins {'on' if self.pins else 'off'}>")
+
+
+class APIGroups(Mapping[str, API]):
+    """Several APIs in one service, each under its URL namespace (Climatiq's feature groups).
+
+    >>> groups = APIGroups({"compute": API("compute_changes"),
+    ...                     "data": API("data_changes")})           # doctest: +SKIP
+    >>> app = groups.asgi(app)                                      # doctest: +SKIP
+
+    ``/compute/v2-preview1/estimate`` is served by the ``compute`` API at
+    ``v2-preview1``; the app sees ``/compute/estimate``. Each API's routes
+    and endpoint changes are written without the namespace (``/estimate``).
+    Paths outside every namespace pass through unversioned. The APIs must
+    read versions from the same header and query parameter.
+    """
+
+    def __init__(self, groups: Mapping[str, API]) -> None:
+        for api in groups.values():
+            if not isinstance(api, API):
+                raise TypeError(f"APIGroups maps namespaces to API objects, got {api!r}")
+        self._groups = dict(groups)
+        #: the per-request logic of every group, keyed by namespace
+        self.versioning = GroupedVersioning(
+            {name: api.versioning for name, api in self._groups.items()})
+
+    def __getitem__(self, name: str) -> API:
+        return self._groups[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def asgi(self, app: ASGIApp, *, account: Callable[[Scope], str | None] | None = None,
+             client_pin: Callable[[Scope], str | None] | None = None
+             ) -> VersioningMiddleware:
+        """``app`` served with every group at its client's version (see :meth:`API.asgi`)."""
+        from datever.web.asgi import VersioningMiddleware
+
+        return VersioningMiddleware(app, self.versioning, account=account,
+                                    client_pin=client_pin)
+
+    def wsgi(self, app: WSGIApplication, *,
+             account: Callable[[WSGIEnvironment], str | None] | None = None,
+             client_pin: Callable[[WSGIEnvironment], str | None] | None = None
+             ) -> VersioningWSGIMiddleware:
+        """The WSGI counterpart of :meth:`asgi`."""
+        from datever.web.wsgi import VersioningWSGIMiddleware
+
+        return VersioningWSGIMiddleware(app, self.versioning, account=account,
+                                        client_pin=client_pin)
+
+    def __repr__(self) -> str:
+        return f"<APIGroups {', '.join(self._groups)}>"
+
+
+def _routes(routes: RoutesLike | None) -> Routes:
+    if routes is None or isinstance(routes, Routes):
+        return routes if routes is not None else Routes()
+    if not isinstance(routes, Mapping):
+        raise TypeError("routes is a Routes or a mapping such as "
+                        "{'POST /charges': 'charge.create'}")
+    built = Routes()
+    for endpoint, resource in routes.items():
+        method, _, template = str(endpoint).strip().partition(" ")
+        if not template.strip():
+            raise ValueError(f"route {endpoint!r}: write it as 'METHOD /template', "
+                             "e.g. 'POST /charges'")
+        built.add(method, template.strip(), resource)
+    return built
+
+
+def _lifecycle(lifecycle: Lifecycle | Mapping[str, ReleaseLifecycle] | None,
+               changelog_url: str | None, timeline: Timeline, version_header: str,
+               warning_header: str) -> Lifecycle | None:
+    if lifecycle is None or isinstance(lifecycle, Lifecycle):
+        if lifecycle is not None and changelog_url is not None:
+            raise ValueError("changelog_url goes into the Lifecycle you built; "
+                             "give it there, not to API()")
+        return lifecycle
+    if changelog_url is None:
+        raise ValueError("a lifecycle needs changelog_url=: the Deprecation and Sunset "
+                         "headers link to it")
+    return Lifecycle(lifecycle, changelog_url=changelog_url, order=timeline.versions,
+                     version_header=version_header, warning_header=warning_header)
