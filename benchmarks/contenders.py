@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 
 import datever
+import datever.pipeline
+import datever.versions
 
 _DECODER = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
@@ -161,7 +163,7 @@ def floor(data: bytes) -> Contender:
     return Contender("floor: msgspec Decoder + Encoder", run, role="floor")
 
 
-def transform_only(pipeline: datever.Pipeline, data: bytes, label: str) -> Contender:
+def transform_only(pipeline: datever.pipeline.Pipeline, data: bytes, label: str) -> Contender:
     """The compiled pipeline on decoded objects: no JSON, one fresh object per call."""
     decode = _DECODER.decode
     return Contender(f"{label}: pipeline.run on a decoded object", pipeline.run,

@@ -21,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import datever
+import datever.pipeline
+import datever.versions
 
 REPO = Path(__file__).resolve().parent.parent
 CHANGES = REPO / "changes"
@@ -268,8 +270,8 @@ class History:
     oldest: dict[str, Schema]
     types: tuple[ResourceType, ...]
 
-    def timeline(self, name: str = "synthetic") -> datever.Timeline:
-        return datever.Timeline([spec.build() for spec in self.changes], name=name)
+    def timeline(self, name: str = "synthetic") -> datever.versions.Timeline:
+        return datever.versions.Timeline([spec.build() for spec in self.changes], name=name)
 
     def engine(self, name: str = "synthetic") -> datever.Engine:
         return datever.Engine(self.timeline(name))

@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 
 import datever
+import datever.pipeline
+import datever.versions
 from benchmarks import contenders as c
 from benchmarks import data
 from benchmarks.report import Row, Scenario, Target
@@ -170,7 +172,7 @@ def _untouching_version(engine: datever.Engine, payload: Any
     change = datever.Change(id="2020_01_01_absent", released="2020-01-01",
                             description="rename on a resource the payload lacks",
                             resources={absent: [datever.rename("old_name", "new_name")]})
-    fallback = datever.Engine(datever.Timeline([change], name="absent"))
+    fallback = datever.Engine(datever.versions.Timeline([change], name="absent"))
     return fallback, fallback.resolve("v1"), f"a one-change timeline on {absent!r}"
 
 

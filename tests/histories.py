@@ -15,8 +15,6 @@ from typing import Any
 
 from datever import (
     Change,
-    Operation,
-    Timeline,
     add,
     collapse,
     convert,
@@ -26,6 +24,8 @@ from datever import (
     remove,
     rename,
 )
+from datever.operations import Operation
+from datever.versions import Timeline
 
 RESOURCES = ("alpha", "bravo", "charlie")
 LOSSLESS_KINDS = ("rename", "remove", "map_values", "convert", "move_in", "move_out")

@@ -1,4 +1,4 @@
-"""A real uvicorn server on a loopback port, for the end-to-end tests."""
+"""Real servers on loopback ports for the end-to-end tests: uvicorn (ASGI), werkzeug (WSGI)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
+from wsgiref.types import WSGIApplication
 
 import uvicorn
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from datever.web.asgi import ASGIApp
 
@@ -35,3 +37,25 @@ def serving(app: ASGIApp, *, root_path: str = "",
         server.should_exit = True
         thread.join(10)
         assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+class QuietHandler(WSGIRequestHandler):
+    """werkzeug's request handler without the access log."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving_wsgi(app: WSGIApplication) -> Iterator[str]:
+    """Run ``app`` on werkzeug's threaded server on a free loopback port; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="werkzeug-test", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        assert not thread.is_alive(), "werkzeug did not shut down"

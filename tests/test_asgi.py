@@ -19,18 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from datever import (
-    Change,
-    Engine,
-    Lifecycle,
-    ReleaseLifecycle,
-    SQLitePinStore,
-    Timeline,
-    VersionSelector,
-    load_changes,
-    rename,
-)
+from datever import Change, Engine, ReleaseLifecycle, SQLitePinStore, rename
+from datever.changes import load_changes
 from datever.context import current_version, includes
+from datever.lifecycle import Lifecycle
+from datever.selection import VersionSelector
+from datever.versions import Timeline
 from datever.web.asgi import ASGIApp, Scope, VersioningMiddleware
 from datever.web.versioning import Routes, Versioning
 from tests.reference import load_samples

@@ -7,19 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from datever import (
-    AccessError,
-    Change,
-    ChangeError,
-    Engine,
-    FeatureGroups,
-    Timeline,
-    Version,
-    VersionError,
-    add,
-    load_changes,
-    rename,
-)
+from datever import Change, ChangeError, Engine, Version, VersionError, add, rename
+from datever.changes import load_changes
+from datever.errors import AccessError
+from datever.groups import FeatureGroups
+from datever.versions import Timeline
 
 TODAY = dt.date(2024, 6, 1)
 

@@ -11,7 +11,8 @@ from types import ModuleType
 import pytest
 
 import datever
-from datever import Change, ChangeError, Operation, operations
+import datever.changes
+from datever import Change, ChangeError, operations
 from datever import endpoints as ep
 from datever.classify import (
     RULES,
@@ -22,6 +23,7 @@ from datever.classify import (
     reason,
     resource_side,
 )
+from datever.operations import Operation
 
 CHANGES_DIR = Path(__file__).parent.parent / "changes"
 
@@ -481,12 +483,12 @@ RETROACTIVE: set[str] = set()
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Change]:
     """The reference API's changes, by id."""
-    return {change.id: change for change in datever.load_changes(CHANGES_DIR)}
+    return {change.id: change for change in datever.changes.load_changes(CHANGES_DIR)}
 
 
 def test_every_reference_change_gets_a_verdict(capsys: pytest.CaptureFixture[str]) -> None:
     """Every change in changes/ loads, each operation is classified, and nothing is printed."""
-    changes = datever.load_changes(CHANGES_DIR)
+    changes = datever.changes.load_changes(CHANGES_DIR)
     verdicts = {(change.id, resource, classify(op, resource))
                 for change in changes for resource, ops in change.resources.items()
                 for op in ops}

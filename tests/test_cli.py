@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import datever
+import datever.changes
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "changes"
@@ -69,7 +70,8 @@ SMALL = {
 LIFECYCLE = '''
     import datetime as dt
 
-    from datever import Lifecycle, ReleaseLifecycle
+    from datever import ReleaseLifecycle
+    from datever.lifecycle import Lifecycle
 
     LIFECYCLE = Lifecycle(
         {"v1": ReleaseLifecycle(successor_announced=dt.date(2020, 1, 1),
@@ -281,7 +283,8 @@ def test_broken_changes_directory_exits_1_pointing_to_check(tmp_path: Path) -> N
 def test_timeline_option_imports_a_timeline(tmp_path: Path) -> None:
     """--timeline MODULE:ATTR uses a Timeline defined in Python, found from the cwd."""
     write(tmp_path, {"api_timeline.py": '''
-        from datever import Change, Timeline, rename
+        from datever import Change, rename
+        from datever.versions import Timeline
 
         TIMELINE = Timeline([Change(released="2021-01-01", id="c1", description="Rename a.",
                                     resources={"charge": [rename("a", "b")]})])
@@ -473,7 +476,7 @@ def test_new_creates_a_dated_module_that_loads(tmp_path: Path) -> None:
     assert result.returncode == 0
     path = tmp_path / "changes" / "2026_11_22_refunds_carry_a_reason.py"
     assert result.stdout == f"created {Path('changes') / path.name}\n"
-    [change] = datever.load_changes(tmp_path / "changes")
+    [change] = datever.changes.load_changes(tmp_path / "changes")
     assert change.description.splitlines()[0] == "Refunds carry a reason"
     assert change.label == "2026-11-22"
 
@@ -482,7 +485,7 @@ def test_new_module_loads_beside_an_existing_history(small: Path) -> None:
     """A scaffold added to a history leaves it loadable and checkable."""
     assert on(small, "new", "Charges carry a receipt").returncode == 0
     assert on(small, "new", "Refunds carry a receipt").returncode == 0
-    assert len(datever.load_changes(small)) == 6
+    assert len(datever.changes.load_changes(small)) == 6
     assert on(small, "check").stdout == "no problems\n"
 
 
@@ -499,7 +502,7 @@ def test_new_stage_beta(tmp_path: Path) -> None:
     """--stage beta writes beta_<slug>.py, a beta change dated by beta_since."""
     result = on(tmp_path, "new", "Declined charges", "--stage", "beta")
     assert result.returncode == 0
-    [change] = datever.load_changes(tmp_path)
+    [change] = datever.changes.load_changes(tmp_path)
     assert (tmp_path / "beta_declined_charges.py").is_file()
     assert (change.stage, str(change.beta_since)) == ("beta", TODAY)
 

@@ -16,8 +16,6 @@ from datever import (
     Change,
     Engine,
     MigrationError,
-    Operation,
-    Timeline,
     add,
     collapse,
     convert,
@@ -30,6 +28,8 @@ from datever import (
     rename,
 )
 from datever.compiler import CompiledFunction
+from datever.operations import Operation
+from datever.versions import Timeline
 
 
 def cents_to_units(value: int) -> float:

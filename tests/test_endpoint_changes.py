@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from datever import Change, Engine, Timeline
+from datever import Change, Engine
 from datever.endpoints import (
     EndpointRequest,
     add_endpoint,
@@ -31,6 +31,7 @@ from datever.endpoints import (
     rename_param,
 )
 from datever.errors import ChangeError
+from datever.versions import Timeline
 from datever.web.asgi import ASGIApp, VersioningMiddleware
 from datever.web.versioning import Reply, Versioning
 from datever.web.wsgi import VersioningWSGIMiddleware

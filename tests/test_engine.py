@@ -13,7 +13,6 @@ from datever import (
     Change,
     Engine,
     MigrationError,
-    Timeline,
     add,
     custom,
     map_values,
@@ -22,6 +21,7 @@ from datever import (
     remove,
     rename,
 )
+from datever.versions import Timeline
 
 
 def make_timeline() -> Timeline:

@@ -96,3 +96,41 @@ def test_import_datever_does_not_import_rich() -> None:
 def test_py_typed_is_shipped() -> None:
     """The package ships a ``py.typed`` marker for type checkers."""
     assert (INIT.parent / "py.typed").is_file()
+
+
+#: The deliberate public surface: the front door, a change author's vocabulary, a
+#: test author's tools. Adding or removing a name here is a decision, not an accident.
+SURFACE = {
+    "service": {"API", "APIGroups", "ReleaseLifecycle", "MemoryPinStore", "SQLitePinStore",
+                "Version", "current_version", "includes"},
+    "change author": {"Change", "Operation", "add", "collapse", "convert", "custom",
+                      "map_values", "move", "remove", "rename", "add_endpoint", "add_header",
+                      "add_param", "change_error_format", "change_limit", "change_sort_order",
+                      "change_status", "remove_endpoint", "rename_endpoint", "rename_param",
+                      "reorder_properties"},
+    "test author": {"Engine", "reference_down", "reference_up", "using_version"},
+    "errors": {"DateverError", "ChangeError", "MigrationError", "VersionError", "PinError"},
+}
+
+
+def test_all_is_exactly_the_chosen_surface() -> None:
+    """``__all__`` holds exactly the names a service, a change author and a test author use."""
+    assert set(datever.__all__) == set().union(*SURFACE.values())
+
+
+def test_names_outside_all_stay_importable_from_their_modules() -> None:
+    """The parts a hand-wired service needs are still there, each in its module."""
+    from datever.groups import FeatureGroups
+    from datever.lifecycle import Lifecycle, check_policies
+    from datever.pins import PinStore
+    from datever.selection import VersionSelector
+    from datever.versions import Timeline
+    from datever.web.asgi import VersioningMiddleware
+    from datever.web.routing import Routes
+    from datever.web.versioning import Versioning
+    from datever.web.wsgi import VersioningWSGIMiddleware
+    from datever.webhooks import render_event
+
+    parts = (FeatureGroups, Lifecycle, check_policies, PinStore, VersionSelector, Timeline,
+             VersioningMiddleware, Routes, Versioning, VersioningWSGIMiddleware, render_event)
+    assert all(callable(part) or isinstance(part, type) for part in parts)

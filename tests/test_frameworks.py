@@ -15,7 +15,10 @@ from fastapi import FastAPI, Request
 from litestar import Litestar, get, post
 from litestar import Request as LitestarRequest
 
-from datever import Engine, Routes, Versioning, VersioningMiddleware, VersioningWSGIMiddleware
+from datever import Engine
+from datever.web.asgi import VersioningMiddleware
+from datever.web.versioning import Routes, Versioning
+from datever.web.wsgi import VersioningWSGIMiddleware
 from tests.reference import CHANGES, load_samples
 from tests.servers import serving
 

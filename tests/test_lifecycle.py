@@ -9,7 +9,7 @@ import pendulum
 import pytest
 
 import datever
-from datever import Change, Timeline, Version, VersionError
+from datever import Change, Version, VersionError
 from datever.lifecycle import (
     Lifecycle,
     Policy,
@@ -20,6 +20,7 @@ from datever.lifecycle import (
     deprecation_value,
     http_date,
 )
+from datever.versions import Timeline
 
 CHANGELOG = "https://api.example.com/changelog"
 TODAY = pendulum.date(2024, 11, 24)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from datever import Change, ChangeError, load_changes
+from datever import Change, ChangeError
+from datever.changes import load_changes
 
 HEADER = "from datever import Change, add, convert, custom, rename\n\n"
 

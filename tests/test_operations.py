@@ -10,7 +10,6 @@ import pytest
 
 from datever import (
     ChangeError,
-    Operation,
     add,
     collapse,
     convert,
@@ -20,6 +19,7 @@ from datever import (
     remove,
     rename,
 )
+from datever.operations import Operation
 
 
 def apply(steps: Sequence[Any], obj: dict[str, Any]) -> dict[str, Any]:

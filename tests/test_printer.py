@@ -11,18 +11,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
-from datever import (
-    Change,
-    Engine,
-    Lifecycle,
-    ReleaseLifecycle,
-    Timeline,
-    add,
-    map_values,
-    remove,
-    rename,
-)
+from datever import Change, Engine, ReleaseLifecycle, add, map_values, remove, rename
+from datever.lifecycle import Lifecycle
 from datever.printer import print_version, render_timeline, render_version
+from datever.versions import Timeline
 
 TODAY = dt.date(2025, 1, 1)
 

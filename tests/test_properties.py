@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from datever import (
     Change,
     Engine,
-    Timeline,
     Version,
     VersionError,
     add,
     reference_down,
     reference_up,
 )
+from datever.versions import Timeline
 from tests.histories import (
     ALL_KINDS,
     LOSSLESS_KINDS,

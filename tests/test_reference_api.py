@@ -16,18 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datever import (
-    Change,
-    Engine,
-    MigrationError,
-    Operation,
-    Timeline,
-    Version,
-    load_changes,
-    reference_down,
-    reference_up,
-)
-from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move
+from datever import Change, Engine, MigrationError, Version, reference_down, reference_up
+from datever.changes import load_changes
+from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move, Operation
+from datever.versions import Timeline
 from tests.reference import load_samples
 
 CHANGES_DIR = Path(__file__).parent.parent / "changes"

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from datever import Change, ChangeError, Engine, Timeline, add, add_endpoint, rename
+from datever import Change, ChangeError, Engine, add, add_endpoint, rename
+from datever.versions import Timeline
 
 TODAY = dt.date(2024, 6, 1)
 

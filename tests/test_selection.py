@@ -13,12 +13,12 @@ from datever import (
     MemoryPinStore,
     PinError,
     SQLitePinStore,
-    Timeline,
     VersionError,
-    VersionSelector,
     add,
     rename,
 )
+from datever.selection import VersionSelector
+from datever.versions import Timeline
 
 TODAY = dt.date(2024, 6, 1)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from datever import Change, Timeline, VersionError, parse_version, rename
+from datever import Change, VersionError, rename
+from datever.versions import Timeline, parse_version
 
 ACCEPTED = ("YYYY-MM-DD", "v2021-06-07", "X", "v1")
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import json
 import random
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,21 +17,16 @@ import flask
 import httpx
 import msgspec
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 
-from datever import (
-    Change,
-    Engine,
-    Lifecycle,
-    ReleaseLifecycle,
-    Timeline,
-    VersionSelector,
-    rename,
-)
+from datever import Change, Engine, ReleaseLifecycle, rename
 from datever.context import current_version, includes
+from datever.lifecycle import Lifecycle
+from datever.selection import VersionSelector
+from datever.versions import Timeline
 from datever.web.versioning import Reply, Routes, Versioning
 from datever.web.wsgi import VersioningWSGIMiddleware
 from tests.reference import load_samples
+from tests.servers import serving_wsgi
 
 CHANGES = Path(__file__).parent.parent / "changes"
 ENGINE = Engine.from_directory(CHANGES)
@@ -144,32 +137,10 @@ def make_app() -> WSGIApplication:
                                     account=lambda environ: environ.get("HTTP_X_ACCOUNT"))
 
 
-class QuietHandler(WSGIRequestHandler):
-    """werkzeug's request handler without the access log."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serving(app: WSGIApplication) -> Iterator[str]:
-    """Run ``app`` on werkzeug's threaded server on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="werkzeug-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-        assert not thread.is_alive(), "werkzeug did not shut down"
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
     """A client of the Flask app on a real server."""
-    with serving(make_app()) as url, httpx.Client(base_url=url) as http:
+    with serving_wsgi(make_app()) as url, httpx.Client(base_url=url) as http:
         yield http
 
 

@@ -184,7 +184,9 @@ class Versioning:
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
             raise ValueError(f"max_body is a size in bytes (an int >= 0), not {max_body!r}")
         self.max_body = max_body
-        self._vary: Headers = (("Vary", selector.header.title()),) if selector.header else ()
+        named = (self.version_header if selector.header
+                 and self.version_header.lower() == selector.header else selector.header)
+        self._vary: Headers = (("Vary", named),) if named else ()
         self._vary_raw: RawHeaders = tuple((name.lower().encode("latin-1"),
                                             value.encode("latin-1")) for name, value in self._vary)
         self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}

@@ -25,19 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from datever import (
-    Engine,
-    Lifecycle,
-    ReleaseLifecycle,
-    Routes,
-    SQLitePinStore,
-    Versioning,
-    VersioningMiddleware,
-    VersionSelector,
-    includes,
-    render_for_account,
-)
-from datever.web.asgi import ASGIApp, Receive, Scope, Send
+from datever import Engine, ReleaseLifecycle, SQLitePinStore, includes
+from datever.lifecycle import Lifecycle
+from datever.selection import VersionSelector
+from datever.web.asgi import ASGIApp, Receive, Scope, Send, VersioningMiddleware
+from datever.web.versioning import Routes, Versioning
+from datever.webhooks import render_for_account
 from examples.payments import resources
 from examples.payments.resources import BadRequest, Json, list_of
 from examples.payments.storage import Store
