@@ -6,6 +6,7 @@ uvicorn server (and a Flask app on werkzeug's server) on loopback, httpx.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -377,3 +378,33 @@ def test_rules_after_a_rename_see_the_renamed_path() -> None:
     assert (decision.path, decision.moved) == ("/items", True)
     assert decision.undo is not None
     assert decision.undo.status(201) == 200
+
+
+# -- HEAD follows GET ------------------------------------------------------------
+
+
+def test_head_request_follows_a_renamed_get_endpoint(client: httpx.Client) -> None:
+    """HEAD /accounts/a1/cards at 2021-06-01 reaches the app's /cards/a1, as GET does."""
+    get = client.get("/accounts/a1/cards", headers=at("2021-06-01"))
+    head = client.head("/accounts/a1/cards", headers=at("2021-06-01"))
+    assert (get.status_code, head.status_code) == (200, 200)
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.content == b""
+
+
+def test_head_request_for_an_endpoint_the_version_predates_is_a_404(
+        client: httpx.Client) -> None:
+    """GET /reports is added in 2023-03-01: HEAD at 2022-06-01 is a 404 like GET."""
+    assert client.get("/reports", headers=at("2022-06-01")).status_code == 404
+    assert client.head("/reports", headers=at("2022-06-01")).status_code == 404
+    assert client.head("/reports", headers=at("2023-06-01")).status_code == 200
+
+
+def test_head_request_keeps_its_own_rule_when_one_is_declared() -> None:
+    """A rule declared for HEAD itself is the one a HEAD request follows."""
+    change = Change(released="2023-03-01", id="head_ping", description="HEAD /ping is new",
+                    retroactive=False, resources={"ping": [add_endpoint("HEAD", "/ping")]})
+    decision = Versioning(Engine(Timeline([change]))).decide(
+        "HEAD", "/ping", {"X-API-Version": "2022-01-01"}, today=dt.date(2026, 1, 1))
+    assert isinstance(decision, Reply)
+    assert decision.status == 404
