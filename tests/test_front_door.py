@@ -304,3 +304,80 @@ def test_group_namespace_is_one_segment(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     with pytest.raises(ValueError, match="one path segment"):
         APIGroups({"a/b": API(tmp_path / "a")})
+
+
+# -- the API object's other doors ---------------------------------------------------
+
+
+def test_render_event_and_for_account_use_the_api_pins(tmp_path: Path) -> None:
+    """api.render_for_account renders at the account's pin, pinning it first if needed."""
+    from datever import MemoryPinStore
+
+    store = MemoryPinStore(order=API(CHANGES).timeline.version_order)
+    api = API(CHANGES, pins=store)
+    store.pin_first("acct_old", "v1")
+    event = {"object": "refund", "id": "re_1", "reason": "suspected_fraud",
+             "status": "succeeded", "amount": 100, "charge": "ch_1", "currency": "eur",
+             "created": 1}
+    rendered = api.render_for_account("acct_old", event)
+    assert rendered.version == "v1"
+    assert json.loads(rendered.body)["reason"] == "fraudulent"
+    fresh = api.render_for_account("acct_new", event)
+    assert fresh.version == api.timeline.versions[-1]
+    assert api.render_event(event, "X").body == json.dumps(event, separators=(",", ":")).encode()
+
+
+def test_render_for_account_needs_a_pin_store() -> None:
+    """Without pins= there is no account pin to render at: a clear error."""
+    with pytest.raises(ValueError, match="pins="):
+        API(CHANGES).render_for_account("acct", {"object": "refund"})
+
+
+def test_api_takes_a_timeline_routes_object_and_lifecycle_object() -> None:
+    """The parts built by hand go in as they are."""
+    from datever.lifecycle import Lifecycle
+    from datever.web.routing import Routes
+
+    timeline = API(CHANGES).timeline
+    routes = Routes()
+    routes.add("POST", "/charges", "charge.create")
+    lifecycle = Lifecycle({}, changelog_url="https://api.example.com/changes",
+                          order=timeline.versions)
+    api = API(timeline, routes=routes, lifecycle=lifecycle)
+    assert (api.timeline, api.routes, api.lifecycle) == (timeline, routes, lifecycle)
+    assert api.resolve("2021-06-07", today=TODAY).name == "2021-05-10"
+    assert repr(api) == f"<API 'default': {len(timeline.versions)} releases, 1 routes, pins off>"
+    with pytest.raises(ValueError, match="give it there"):
+        API(timeline, lifecycle=lifecycle, changelog_url="https://api.example.com/other")
+
+
+def test_routes_must_be_a_mapping_or_routes() -> None:
+    """Anything else for routes= is refused with the accepted forms."""
+    with pytest.raises(TypeError, match="mapping"):
+        API(CHANGES, routes=[("POST", "/charges")])  # type: ignore[arg-type]
+
+
+def test_groups_hold_apis_only() -> None:
+    """APIGroups maps namespaces to API objects; an engine is refused."""
+    api = API(CHANGES)
+    with pytest.raises(TypeError, match="API objects"):
+        APIGroups({"payments": api.engine})  # type: ignore[dict-item]
+    groups = APIGroups({"payments": api})
+    assert (list(groups), len(groups), groups["payments"]) == (["payments"], 1, api)
+    assert repr(groups) == "<APIGroups payments>"
+
+
+def test_groups_serve_a_wsgi_app(tmp_path: Path) -> None:
+    """The same groups wrap a Flask app: each namespace at its own version."""
+    app = flask.Flask("groups")
+
+    @app.route("/data/search")
+    def search() -> Any:
+        return {"object": "search", "data": [1]}
+
+    app.wsgi_app = groups(tmp_path).wsgi(app.wsgi_app)
+    with serving_wsgi(app) as url, httpx.Client(base_url=url) as http:
+        assert http.get("/data/v2020-01-01/search").json() == {"object": "search",
+                                                               "results": [1]}
+        assert http.get("/data/search", headers={"X-API-Version": "2021-06-07"}
+                        ).json()["data"] == [1]
