@@ -381,3 +381,10 @@ def test_groups_serve_a_wsgi_app(tmp_path: Path) -> None:
                                                                "results": [1]}
         assert http.get("/data/search", headers={"X-API-Version": "2021-06-07"}
                         ).json()["data"] == [1]
+
+
+def test_a_refusal_the_header_caused_says_vary(client: httpx.Client) -> None:
+    """A 400 for a malformed version in the header varies by that header."""
+    from_header = client.get("/anything", headers={"X-API-Version": "2021-6-7"})
+    assert from_header.status_code == 400
+    assert from_header.headers["vary"] == "X-API-Version"

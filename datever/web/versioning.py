@@ -229,13 +229,14 @@ class Versioning:
         try:
             selection = self.selector.select(path, headers, query, account=account,
                                              client_pin=client_pin, today=day)
-        except VersionError as exc:
-            return self._invalid(exc)
+        except VersionError as exc:  # it may have come from the header: say so
+            return _varying(self._invalid(exc), self._vary)
         version = selection.version
         try:
             self.engine.timeline.check_access(version, account)
         except AccessError as exc:
-            return self._forbidden(version, str(exc))
+            forbidden = self._forbidden(version, str(exc))
+            return forbidden if selection.source == "path" else _varying(forbidden, self._vary)
         key = (version, selection.defaulted, day)
         plan = self._plans.get(key)
         if plan is None:
@@ -243,7 +244,8 @@ class Versioning:
                 self._plans.clear()
             plan = self._plans[key] = self._plan(version, day, selection.defaulted)
         if plan.removed is not None:
-            return plan.removed
+            return plan.removed if selection.source == "path" else _varying(plan.removed,
+                                                                           self._vary)
         stripped = selection.path
         if selection.source == "path":
             prefix = path[:len(path) - len(stripped)]
@@ -455,6 +457,11 @@ class Versioning:
     def __repr__(self) -> str:
         return (f"<Versioning {self.engine.timeline.name!r}, {len(self.routes)} routes, "
                 f"lifecycle {'on' if self.lifecycle else 'off'}>")
+
+
+def _varying(reply: Reply, vary: Headers) -> Reply:
+    """``reply`` with ``vary`` added to its headers."""
+    return Reply(reply.status, (*reply.headers, *vary), reply.body) if vary else reply
 
 
 def _error(status: int, headers: Headers, error: dict[str, object]) -> Reply:
