@@ -106,7 +106,9 @@ def blocks_of(document: str) -> list[Block]:
 
 
 def _before(lines: list[str], index: int) -> list[str]:
-    """The paragraph (or HTML comment) that ends just before line ``index``."""
+    """The paragraph (or HTML comment) that ends just before line ``index``, blanks skipped."""
+    while index > 0 and not lines[index - 1].strip():
+        index -= 1
     start = index
     while start > 0 and lines[start - 1].strip():
         start -= 1
@@ -154,7 +156,7 @@ def commands_of(text: str, prompt: str | None) -> list[tuple[str, str]]:
         command = line.removeprefix(prompt or "")
         while command.endswith("\\"):
             index += 1
-            command = command[:-1] + "\n" + lines[index]
+            command = command + "\n" + lines[index]  # bash joins the lines itself
         if command.strip():
             pairs.append((command, ""))
         index += 1
@@ -314,7 +316,7 @@ def _check_map(block: Block) -> None:
     listing = block.text.split("datever/", 1)[1].split("\n" + "changes/", 1)[0]
     library, _, web = listing.partition("web/:")
     for folder, names in (("datever", library.split(":", 1)[1]), ("datever/web", web)):
-        for name in re.findall(r"[a-z_]+", names):
+        for name in re.findall(r"[a-z_]+", re.sub(r"[(].*?[)]", "", names)):
             assert (ROOT / folder / f"{name}.py").exists(), f"{block.id}: no {folder}/{name}.py"
 
 

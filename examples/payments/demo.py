@@ -40,13 +40,12 @@ def create_demo_app() -> PaymentsApp:
         service.store.put(resources.event(kind, obj, mint.id("req"), None, mint))
 
     customer = resources.customer({
-        "email": "katherine@example.com", "name": "Katherine Johnson", "balance": 0,
-        "default_currency": "usd", "address": {"line1": "1 Langley Boulevard",
-                                               "city": "Hampton", "postal_code": "23681",
-                                               "country": "US"},
-        "phone_number": "+17575551962"}, mint, id=CUSTOMER)
+        "email": "katherine@example.com", "name": "Katherine Johnson", "balance": -1250,
+        "default_currency": "eur", "address": {"line1": "1 Main Street", "city": "Berlin",
+                                               "postal_code": "10115", "country": "DE"},
+        "tax_exempt": "reverse", "phone_number": "+15125551234"}, mint, id=CUSTOMER)
     charge = resources.charge({
-        "amount": 1962, "currency": "usd", "customer": CUSTOMER,
+        "amount": 1234, "currency": "eur", "customer": CUSTOMER,
         "payment_method": "pm_card_visa", "statement_descriptor_suffix": "ORDER 1042",
         "capture_method": "automatic", "confirm": True},
         lambda kind, id_: customer if id_ == CUSTOMER else None, mint, id=CHARGE)
