@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,10 +185,10 @@ class Server:
         deadline = time.monotonic() + 20
         while True:
             assert self.process.poll() is None, f"the service exited: {banner}"
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/account", timeout=1)
+            try:  # a connection, not a request: a request would draw an id from the seed
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return banner
-            except httpx.TransportError:
+            except OSError:
                 assert time.monotonic() < deadline, "the service did not answer in 20 s"
                 time.sleep(0.05)
 
