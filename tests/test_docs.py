@@ -79,9 +79,9 @@ class Block:
         return f"{self.document}:{self.line}:{self.lang or 'output'}"
 
 
-def blocks_of(document: str) -> list[Block]:
-    """The fenced blocks of ``document`` (a path relative to the repository), in order."""
-    lines = (ROOT / document).read_text(encoding="utf-8").splitlines()
+def blocks_of(document: str, root: Path = ROOT) -> list[Block]:
+    """The fenced blocks of ``document`` (a path relative to ``root``), in order."""
+    lines = (root / document).read_text(encoding="utf-8").splitlines()
     found: list[Block] = []
     section, index = "", 0
     while index < len(lines):
@@ -387,3 +387,50 @@ def test_console_commands_join_continuations() -> None:
     [(command, output)] = commands_of("$ curl -s a \\\n    -d '{\"x\": 1}'\n{}\n", "$ ")
     assert shlex.split(command)[-2:] == ["-d", '{"x": 1}']
     assert output == "{}\n"
+
+
+# -- the rules catch what they should ----------------------------------------------
+
+
+def _synthetic(tmp_path: Path, lang: str, text: str, paragraph: str = "") -> tuple[Document,
+                                                                                 Block]:
+    block = Block("synthetic.md", 1, lang, text, "Synthetic", paragraph, None)
+    return Document("synthetic.md", tmp_path, [block]), block
+
+
+@pytest.mark.parametrize(("lang", "text", "paragraph"), [
+    ("console", "$ echo hi\nho\n", ""),
+    ("sh", "true\nfalse\n", ""),
+    ("python", "raise SystemExit('a python block that fails')\n", ""),
+    ("", "a\nx\n…\n", "Its output, from `printf 'a\\nb\\nc\\n'`:"),
+])
+def test_a_block_that_fails_as_printed_fails(tmp_path: Path, lang: str, text: str,
+                                             paragraph: str) -> None:
+    """A wrong output, a failing command or a raising block fails its test."""
+    state, block = _synthetic(tmp_path, lang, text, paragraph)
+    with pytest.raises((AssertionError, SystemExit)):
+        state.run(block)
+
+
+def test_a_doctest_with_the_wrong_output_fails(tmp_path: Path) -> None:
+    """A doctest whose shown output differs from the real one fails."""
+    state, block = _synthetic(tmp_path, "python", ">>> 1 + 1\n3\n")
+    with pytest.raises(pytest.fail.Exception, match="Expected:"):
+        state.run(block)
+
+
+def test_elision_keeps_the_lines_before_it(tmp_path: Path) -> None:
+    """An output block ending in … matches the first lines of the output and ignores the rest."""
+    state, block = _synthetic(tmp_path, "", "a\nb\n…\n",
+                              "Its output, from `printf 'a\\nb\\nc\\n'`:")
+    state.run(block)
+
+
+def test_not_run_marker_is_read_with_its_reason(tmp_path: Path) -> None:
+    """The comment right before a fence marks the block not run and gives the reason."""
+    (tmp_path / "doc.md").write_text("## A\n\n<!-- not run: needs a GPU -->\n```python\n"
+                                     "x = 1\n```\n\n<!-- not run: -->\n```sh\nls\n```\n",
+                                     encoding="utf-8")
+    marked, empty = blocks_of("doc.md", tmp_path)
+    assert (marked.not_run, marked.section, marked.text) == ("needs a GPU", "A", "x = 1\n")
+    assert empty.not_run == ""
