@@ -403,10 +403,12 @@ def _synthetic(tmp_path: Path, lang: str, text: str, paragraph: str = "") -> tup
     ("sh", "true\nfalse\n", ""),
     ("python", "raise SystemExit('a python block that fails')\n", ""),
     ("", "a\nx\n…\n", "Its output, from `printf 'a\\nb\\nc\\n'`:"),
+    ("text", "datever/  the library: engine, teleport\nchanges/  changes\n", ""),
+    ("text", "datever/  the library: engine\nnowhere/  a folder that is not there\n", ""),
 ])
 def test_a_block_that_fails_as_printed_fails(tmp_path: Path, lang: str, text: str,
                                              paragraph: str) -> None:
-    """A wrong output, a failing command or a raising block fails its test."""
+    """A wrong output, a failing command, a raising block or a stale map fails its test."""
     state, block = _synthetic(tmp_path, lang, text, paragraph)
     with pytest.raises((AssertionError, SystemExit)):
         state.run(block)
