@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,19 @@ V1_CUSTOMER = {
     "tax_exempt": False, "phone": "+15125551234",
 }
 HEAD = "2025-09-29"
+NOW = dt.datetime(2026, 11, 22, 5, 11, 22, tzinfo=dt.UTC)
+AFTER_SUNSET = dt.datetime(2027, 7, 1, 9, 0, tzinfo=dt.UTC)  # v1 is sunset on 2027-06-30
+
+
+def at(moment: dt.datetime) -> Callable[[], dt.datetime]:
+    """A clock that always reads ``moment``."""
+    return lambda: moment
 
 
 @contextlib.contextmanager
-def service(directory: Path) -> Iterator[httpx.Client]:
-    """A client of the service on the SQLite files in ``directory``."""
-    app = create_app(directory / "payments.sqlite3", directory / "pins.sqlite3")
+def service(directory: Path, now: dt.datetime = NOW) -> Iterator[httpx.Client]:
+    """A client of the service on the SQLite files in ``directory``, its clock at ``now``."""
+    app = create_app(directory / "payments.sqlite3", directory / "pins.sqlite3", clock=at(now))
     with serving(app) as url, httpx.Client(base_url=url) as http:
         yield http
 
@@ -188,11 +195,12 @@ def test_pins_persist_across_a_restart(tmp_path: Path) -> None:
     bearer = {"Authorization": "Bearer acct_restart"}
     with service(tmp_path) as first:
         before = first.get("/account", headers=bearer).json()
-    time.sleep(1.1)  # a new pin would get a later pinned_at
-    with service(tmp_path) as second:
+    # a day later: a pin made anew would say so in pinned_at
+    with service(tmp_path, NOW + dt.timedelta(days=1)) as second:
         after = second.get("/account", headers=bearer).json()
         served = second.get("/customers", headers=bearer)
     assert after == before
+    assert before["pinned_at"] == int(NOW.timestamp())
     assert (after["api_version"], served.headers["x-api-version"]) == (HEAD, HEAD)
     assert (tmp_path / "pins.sqlite3").exists()
 
@@ -258,3 +266,29 @@ def test_list_envelope(client: httpx.Client) -> None:
         "object": "list", "has_more": False, "url": "/charges"}
     assert listing["data"][0]["id"] == charge["id"]
     assert client.get("/v1/charges").json()["count"] == len(listing["data"])
+
+
+def test_created_times_come_from_the_clock(client: httpx.Client) -> None:
+    """A new customer's created time is the service clock's, in each version's format."""
+    customer, charge = v1_customer_and_charge(client)
+    assert customer["created"] == charge["created"] == "2026-11-22T05:11:22Z"
+    head = client.get(f"/v{HEAD}/customers/{customer['id']}").json()
+    assert head["created"] == int(NOW.timestamp())
+
+
+def test_days_to_sunset_count_from_the_clock(client: httpx.Client) -> None:
+    """On 2026-11-22 the v1 warning counts 220 days to the 2027-06-30 sunset."""
+    warning = client.get("/v1/customers").headers["x-api-warning"]
+    assert "will be removed on 2027-06-30 (220 days)" in warning
+
+
+def test_v1_is_gone_after_its_sunset(tmp_path: Path) -> None:
+    """With the clock on 2027-07-01, v1 is a 410 naming the oldest supported version."""
+    with service(tmp_path, AFTER_SUNSET) as late:
+        gone = late.get("/v1/customers")
+        served = late.get(f"/v{HEAD}/customers")
+    assert gone.status_code == 410
+    assert gone.json()["error"]["version"] == "v1"
+    assert "2019-04-15" in gone.text
+    assert served.status_code == 200
+

@@ -1,4 +1,4 @@
-"""``python -m examples.payments [--host H] [--port P]``: serve the payments API with uvicorn."""
+"""``python -m examples.payments [--host H] [--port P] [--demo]``: serve the payments API."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 
 import uvicorn
 
-from examples.payments.app import create_app
+from examples.payments.app import PaymentsApp, create_app
+from examples.payments.demo import create_demo_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,15 +20,24 @@ def main(argv: list[str] | None = None) -> int:
                     "Storage: $PAYMENTS_DB (default payments.sqlite3), version pins: "
                     "$PAYMENTS_PINS (default pins.sqlite3).")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PAYMENTS_PORT", 8000)),
+                        help="port to listen on ($PAYMENTS_PORT, else 8000)")
+    parser.add_argument("--demo", action="store_true",
+                        help="a fresh in-memory demo that answers the same every run: sample "
+                             "data, seeded ids and a clock fixed at 2026-11-22 05:11:22 UTC")
     args = parser.parse_args(argv)
-    db = os.environ.get("PAYMENTS_DB", "payments.sqlite3")
-    pins = os.environ.get("PAYMENTS_PINS", "pins.sqlite3")
-    app = create_app(db, pins)
+    app: PaymentsApp
+    if args.demo:
+        app, where = create_demo_app(), "demo: in memory, clock fixed at 2026-11-22T05:11:22Z"
+    else:
+        db = os.environ.get("PAYMENTS_DB", "payments.sqlite3")
+        pins = os.environ.get("PAYMENTS_PINS", "pins.sqlite3")
+        app, where = create_app(db, pins), f"storage {db}, pins {pins}"
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"payments API on http://{host}:{args.port}  (storage {db}, pins {pins}; "
-          "Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    print(f"payments API on http://{host}:{args.port}  ({where}; Ctrl-C stops it)", flush=True)
+    # the demo sends its own Date header, from its fixed clock
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                date_header=not args.demo)
     return 0
 
 

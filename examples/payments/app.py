@@ -1,6 +1,6 @@
 """The payments service: a Starlette app written against the head shape, wrapped in datever.
 
-``create_app(db, pins)`` builds the whole ASGI app. Requests go through
+``create_app(db, pins, clock=, seed=)`` builds the whole ASGI app. Requests go through
 :class:`datever.VersioningMiddleware`, which picks each request's version
 (``/v2021-06-07/`` prefix, ``X-API-Version`` header, ``api-version`` query,
 the account's pin, else ``v1``), migrates request bodies up and responses
@@ -14,7 +14,8 @@ import contextlib
 import datetime as dt
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,8 @@ from datever.web.asgi import ASGIApp, Receive, Scope, Send, VersioningMiddleware
 from datever.web.versioning import Routes, Versioning
 from datever.webhooks import render_for_account
 from examples.payments import resources
-from examples.payments.resources import BadRequest, Json, list_of
-from examples.payments.storage import Store
+from examples.payments.resources import BadRequest, Json, Mint, list_of
+from examples.payments.storage import ClockedPins, Store
 
 CHANGES = Path(__file__).resolve().parents[2] / "changes"
 CHANGELOG_URL = "https://payments.example.com/changelog"
@@ -94,10 +95,11 @@ def _in_refund(charge: Json) -> Json:
 class Service:
     """The endpoints: head shapes in, head shapes out, SQLite underneath."""
 
-    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore) -> None:
+    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore, mint: Mint) -> None:
         self.engine = engine
         self.store = store
         self.pins = pins
+        self.mint = mint
 
     async def _body(self, request: Request) -> object:
         raw = await request.body()
@@ -116,10 +118,10 @@ class Service:
         """Store ``obj`` and the event announcing it."""
         self.store.put(obj)
         self.store.put(resources.event(kind, obj, request.state.request_id,
-                                       request.headers.get("idempotency-key")))
+                                       request.headers.get("idempotency-key"), self.mint))
 
     async def create_customer(self, request: Request) -> Response:
-        customer = resources.customer(await self._body(request))
+        customer = resources.customer(await self._body(request), self.mint)
         with self.store.transaction():
             self._record(request, "customer.created", customer)
         return _json(customer)
@@ -127,7 +129,8 @@ class Service:
     async def create_charge(self, request: Request) -> Response:
         body = await self._body(request)
         with self.store.transaction():
-            charge = resources.charge(body, lambda kind, id_: self.store.get(id_, kind))
+            charge = resources.charge(body, lambda kind, id_: self.store.get(id_, kind),
+                                      self.mint)
             kind = "charge.succeeded" if charge["status"] == "succeeded" else "charge.pending"
             self._record(request, kind, charge)
         return _json(charge)
@@ -141,7 +144,7 @@ class Service:
             if charge is None:
                 raise BadRequest(f"no such charge: {charge_id!r}", param="charge",
                                  kind="resource_missing")
-            refund = resources.refund(body, charge, pending=pending)
+            refund = resources.refund(body, charge, self.mint, pending=pending)
             charge["amount_refunded"] += refund["amount"]
             charge["refunds"]["data"].append(refund)
             self.store.put(charge)
@@ -206,10 +209,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class PaymentsApp:
-    """The ASGI app: webhook previews unversioned, everything else through datever."""
+    """The ASGI app: webhook previews unversioned, everything else through datever.
 
-    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore) -> None:
-        self.service = service = Service(engine, store, pins)
+    ``mint`` gives new ids and the clock, which the versioning reads too (the
+    days to v1's sunset, and its 410 after). With ``date_header`` the app
+    sends its own ``Date`` from that clock, for a server told to send none.
+    """
+
+    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore, mint: Mint, *,
+                 date_header: bool = False) -> None:
+        self.service = service = Service(engine, store, pins, mint)
+        self.mint = mint
+        self.date_header = date_header
         handlers: Any = {BadRequest: _bad_request, HTTPException: _http_error}
 
         @contextlib.asynccontextmanager
@@ -233,7 +244,8 @@ class PaymentsApp:
         ])
         selector = VersionSelector(engine.timeline, pins=pins, header="X-API-Version",
                                    query="api-version", path=True)
-        versioning = Versioning(engine, selector, lifecycle=lifecycle(engine), routes=routes())
+        versioning = Versioning(engine, selector, lifecycle=lifecycle(engine), routes=routes(),
+                                clock=mint.today)
         self.versioned = VersioningMiddleware(api, versioning, account=account_of)
         self.webhooks = Starlette(exception_handlers=handlers, routes=[
             Route("/webhooks/preview/{event_id}", service.preview_webhook)])
@@ -248,29 +260,38 @@ class PaymentsApp:
                                    "Authorization must be 'Bearer <account>' (letters, digits,"
                                    " _ and -)"}}, 401)(scope, receive, send)
             return
-        scope.setdefault("state", {})["request_id"] = resources.new_id("req")
+        scope.setdefault("state", {})["request_id"] = self.mint.id("req")
         app: ASGIApp = self.webhooks if scope["path"].startswith("/webhooks/") else self.versioned
-        await app(scope, receive, _with_request_id(send, scope["state"]["request_id"]))
+        first = [(b"date", formatdate(self.mint.now().timestamp(), usegmt=True).encode())
+                 ] if self.date_header else []
+        await app(scope, receive, _with_headers(send, first, [
+            (b"request-id", scope["state"]["request_id"].encode())]))
 
 
-def _with_request_id(send: Send, request_id: str) -> Send:
+def _with_headers(send: Send, first: list[tuple[bytes, bytes]],
+                  last: list[tuple[bytes, bytes]]) -> Send:
     async def sending(message: Any) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()),
-                                              (b"request-id", request_id.encode())]}
+            message = {**message, "headers": [*first, *message.get("headers", ()), *last]}
         await send(message)
     return sending
 
 
 def create_app(db: str | os.PathLike[str] | None = None,
-               pins: str | os.PathLike[str] | None = None) -> PaymentsApp:
+               pins: str | os.PathLike[str] | None = None, *,
+               clock: Callable[[], dt.datetime] | None = None, seed: int | None = None,
+               date_header: bool = False) -> PaymentsApp:
     """The service on the SQLite files ``db`` and ``pins``.
 
     They default to the environment's ``PAYMENTS_DB`` and ``PAYMENTS_PINS``,
     else ``payments.sqlite3`` and ``pins.sqlite3`` in the current directory.
+    ``clock`` (an aware datetime, default the system clock) times everything
+    the service does: created objects, pins, the version lifecycle; ``seed``
+    makes the ids reproducible (see :class:`Mint`).
     """
     engine = Engine.from_directory(CHANGES)
+    mint = Mint(clock, seed)
     store = Store(db if db is not None else os.environ.get("PAYMENTS_DB", "payments.sqlite3"))
-    pin_store = SQLitePinStore(pins if pins is not None
-                               else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"))
-    return PaymentsApp(engine, store, pin_store)
+    pin_store = ClockedPins(pins if pins is not None
+                            else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"), mint.now)
+    return PaymentsApp(engine, store, pin_store, mint, date_header=date_header)

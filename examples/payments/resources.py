@@ -8,10 +8,11 @@ way out; nothing in this file ever looks at a version.
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import re
 import secrets
 import string
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ _TAX_EXEMPT = ("none", "exempt", "reverse")
 _CAPTURE_METHODS = ("automatic", "manual")
 _REFUND_REASONS = ("duplicate", "suspected_fraud", "customer_request")
 _ADDRESS_PARTS = ("line1", "city", "postal_code", "country")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class BadRequest(Exception):
@@ -44,14 +46,44 @@ class BadRequest(Exception):
         return {"error": error}
 
 
-def new_id(prefix: str) -> str:
-    """A fresh id such as ``ch_3Gk9aQ0wLmZp2R``."""
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(14))
+def _system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-def now() -> int:
-    """The current time in Unix seconds (the head's timestamp format)."""
-    return int(time.time())
+class Mint:
+    """Where new ids and times come from: by default random ids and the system clock.
+
+    ``clock`` returns the current time as an aware datetime; ``seed`` draws
+    ids from a seeded generator instead of :mod:`secrets`. With both, a
+    fresh service answers the same requests with the same bytes (the
+    reproducible examples and the tests rely on it).
+    """
+
+    def __init__(self, clock: Callable[[], dt.datetime] | None = None,
+                 seed: int | None = None) -> None:
+        self.clock = clock if clock is not None else _system_clock
+        self._random: random.Random | None = None if seed is None else random.Random(seed)
+
+    def id(self, prefix: str) -> str:
+        """A fresh id such as ``ch_3Gk9aQ0wLmZp2R``."""
+        choice = self._random.choice if self._random is not None else secrets.choice
+        return prefix + "_" + "".join(choice(_ALPHABET) for _ in range(14))
+
+    def now(self) -> dt.datetime:
+        """The current time, in UTC."""
+        return self.clock().astimezone(dt.UTC)
+
+    def seconds(self) -> int:
+        """The current time in Unix seconds (the head's timestamp format)."""
+        return int(self.now().timestamp())
+
+    def milliseconds(self) -> int:
+        """The current time in Unix milliseconds (events' ``created``)."""
+        return (self.now() - _EPOCH) // dt.timedelta(milliseconds=1)
+
+    def today(self) -> dt.date:
+        """Today's UTC date (what the version lifecycle counts days from)."""
+        return self.now().date()
 
 
 def list_of(items: list[Json], url: str) -> Json:
@@ -121,8 +153,8 @@ CUSTOMER_CREATE = ("email", "name", "balance", "default_currency", "address",
                    "metadata")
 
 
-def customer(raw: object) -> Json:
-    """A new head-shaped customer from a ``customer.create`` body."""
+def customer(raw: object, mint: Mint, *, id: str | None = None) -> Json:
+    """A new head-shaped customer from a ``customer.create`` body (``id``: default a new one)."""
     body = _object(raw)
     _only(body, CUSTOMER_CREATE)
     address = _object(body.get("address") or {}, "address")
@@ -130,7 +162,7 @@ def customer(raw: object) -> Json:
     settings = _object(body.get("invoice_settings") or {}, "invoice_settings")
     _only(settings, ("footer",))
     return {
-        "id": new_id("cus"),
+        "id": id or mint.id("cus"),
         "object": "customer",
         "email": _text(body, "email"),
         "name": _text(body, "name"),
@@ -141,7 +173,7 @@ def customer(raw: object) -> Json:
         "default_payment_method": _text(body, "default_payment_method"),
         "tax_exempt": _choice(body, "tax_exempt", _TAX_EXEMPT, "none"),
         "phone_number": _text(body, "phone_number"),
-        "created": now(),
+        "created": mint.seconds(),
         "metadata": _metadata(body),
         "livemode": False,
     }
@@ -154,8 +186,9 @@ CHARGE_CREATE = ("amount", "currency", "customer", "payment_method", "descriptio
                  "confirm")
 
 
-def charge(raw: object, find: Callable[[str, str], Json | None]) -> Json:
-    """A new head-shaped charge from a ``charge.create`` body.
+def charge(raw: object, find: Callable[[str, str], Json | None], mint: Mint, *,
+           id: str | None = None) -> Json:
+    """A new head-shaped charge from a ``charge.create`` body (``id``: default a new one).
 
     ``find(kind, id)`` looks a stored resource up: the customer and payment
     method the body names are expanded from it. The customer must exist; a
@@ -179,7 +212,7 @@ def charge(raw: object, find: Callable[[str, str], Json | None]) -> Json:
     if not isinstance(confirm, bool):
         raise BadRequest("confirm must be true or false", param="confirm")
     capture_method = _choice(body, "capture_method", _CAPTURE_METHODS, "automatic")
-    charge_id = new_id("ch")
+    charge_id = id or mint.id("ch")
     return {
         "id": charge_id,
         "object": "charge",
@@ -201,7 +234,7 @@ def charge(raw: object, find: Callable[[str, str], Json | None]) -> Json:
             "seller_message": None,  # older versions: failure_message
         },
         "refunds": list_of([], f"/charges/{charge_id}/refunds"),
-        "created": now(),
+        "created": mint.seconds(),
         "metadata": _metadata(body),
         "livemode": False,
     }
@@ -221,7 +254,7 @@ def refund_request(raw: object) -> tuple[Json, str]:
     return body, charge_id
 
 
-def refund(body: Json, charge: Json, *, pending: bool) -> Json:
+def refund(body: Json, charge: Json, mint: Mint, *, pending: bool) -> Json:
     """A new head-shaped refund of ``charge`` (its ``charge`` is the charge's id).
 
     ``pending``: the version includes asynchronous refunds, so the refund is
@@ -236,14 +269,14 @@ def refund(body: Json, charge: Json, *, pending: bool) -> Json:
         raise BadRequest(f"amount must be between 1 and {left}, what is left to refund of "
                          f"charge {charge['id']}", param="amount")
     return {
-        "id": new_id("re"),
+        "id": mint.id("re"),
         "object": "refund",
         "amount": amount,
         "currency": charge["currency"],
         "charge": charge["id"],
         "status": "pending" if pending else "succeeded",
         "reason": _choice(body, "reason", _REFUND_REASONS, None),
-        "created": now(),
+        "created": mint.seconds(),
         "metadata": _metadata(body),
     }
 
@@ -251,13 +284,14 @@ def refund(body: Json, charge: Json, *, pending: bool) -> Json:
 # -- events --------------------------------------------------------------------
 
 
-def event(kind: str, obj: Json, request_id: str, idempotency_key: str | None) -> Json:
+def event(kind: str, obj: Json, request_id: str, idempotency_key: str | None,
+          mint: Mint) -> Json:
     """A head-shaped event of type ``kind`` embedding ``obj`` (``created`` in milliseconds)."""
     return {
-        "id": new_id("evt"),
+        "id": mint.id("evt"),
         "object": "event",
         "type": kind,
-        "created": time.time_ns() // 1_000_000,
+        "created": mint.milliseconds(),
         "data": {"object": obj},
         "pending_webhooks": 0,
         "context": {"request": {"id": request_id, "idempotency_key": idempotency_key}},

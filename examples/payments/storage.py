@@ -7,14 +7,17 @@ lock is plenty for an example (SQLite serialises writes anyway).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import msgspec
+
+from datever import Pin, SQLitePinStore
 
 Json = dict[str, Any]
 
@@ -86,3 +89,28 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+
+class ClockedPins(SQLitePinStore):
+    """Version pins in the SQLite file ``path``, timed by ``clock`` unless a call says ``now``.
+
+    The selector pins an account on its first request without naming a time;
+    this store takes it from the service's clock, so a fixed clock gives
+    fixed ``pinned_at`` times.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], clock: Callable[[], dt.datetime]) -> None:
+        super().__init__(path)
+        self.clock = clock
+
+    def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
+        """Pin ``account`` to ``version`` unless it is pinned already; return its pin."""
+        return super().pin_first(account, version, now=now or self.clock())
+
+    def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
+        """Move the pin of ``account`` forward to ``version``."""
+        return super().upgrade(account, version, now=now or self.clock())
+
+    def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
+        """Undo the last upgrade of ``account``, within the rollback window."""
+        return super().rollback(account, now=now or self.clock())
