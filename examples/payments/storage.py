@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from datever import Pin, SQLitePinStore
+from datever import SQLitePinStore
+from datever.pins import Pin
 
 Json = dict[str, Any]
 
