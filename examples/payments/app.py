@@ -1,7 +1,7 @@
 """The payments service: a Starlette app written against the head shape, wrapped in datever.
 
 ``create_app(db, pins, clock=, seed=)`` builds the whole ASGI app. Requests go through
-:class:`datever.VersioningMiddleware`, which picks each request's version
+the middleware of one :class:`datever.API`, which picks each request's version
 (``/v2021-06-07/`` prefix, ``X-API-Version`` header, ``api-version`` query,
 the account's pin, else ``v1``), migrates request bodies up and responses
 down. Webhook previews bypass it: they are rendered at the version the
@@ -26,12 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from datever import Engine, ReleaseLifecycle, SQLitePinStore, includes
-from datever.lifecycle import Lifecycle
-from datever.selection import VersionSelector
-from datever.web.asgi import ASGIApp, Receive, Scope, Send, VersioningMiddleware
-from datever.web.versioning import Routes, Versioning
-from datever.webhooks import render_for_account
+from datever import API, ReleaseLifecycle, includes
+from datever.web.asgi import ASGIApp, Receive, Scope, Send
 from examples.payments import resources
 from examples.payments.resources import BadRequest, Json, Mint, list_of
 from examples.payments.storage import ClockedPins, Store
@@ -42,21 +38,12 @@ ASYNC_REFUNDS = "2022_05_16_asynchronous_refunds"  # a side-effect change
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]{1,100})")
 
 
-def lifecycle(engine: Engine) -> Lifecycle:
-    """``v1`` is deprecated since 2024-01-01 and removed on 2027-06-30."""
-    return Lifecycle({"v1": ReleaseLifecycle(successor_announced=dt.date(2019, 4, 15),
-                                             deprecated=dt.date(2024, 1, 1),
-                                             sunset=dt.date(2027, 6, 30))},
-                     changelog_url=CHANGELOG_URL, order=engine.timeline.versions)
-
-
-def routes() -> Routes:
-    """The request resource of each endpoint that takes a body."""
-    table = Routes()
-    table.add("POST", "/charges", "charge.create")
-    table.add("POST", "/customers", "customer.create")
-    table.add("POST", "/refunds", "refund.create")
-    return table
+#: ``v1`` is deprecated since 2024-01-01 and removed on 2027-06-30.
+LIFECYCLE = {"v1": ReleaseLifecycle(successor_announced=dt.date(2019, 4, 15),
+                                    deprecated=dt.date(2024, 1, 1), sunset=dt.date(2027, 6, 30))}
+#: The request resource of each endpoint that takes a body.
+ROUTES = {"POST /charges": "charge.create", "POST /customers": "customer.create",
+          "POST /refunds": "refund.create"}
 
 
 def _authorization(scope: Scope) -> bytes | None:
@@ -95,8 +82,8 @@ def _in_refund(charge: Json) -> Json:
 class Service:
     """The endpoints: head shapes in, head shapes out, SQLite underneath."""
 
-    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore, mint: Mint) -> None:
-        self.engine = engine
+    def __init__(self, api: API, store: Store, pins: ClockedPins, mint: Mint) -> None:
+        self.api = api
         self.store = store
         self.pins = pins
         self.mint = mint
@@ -185,8 +172,7 @@ class Service:
             raise BadRequest("name the receiving account: ?account=<account>",
                              param="account")
         event = self._get("event", request.path_params["event_id"])
-        rendered = render_for_account(self.engine, self.pins, account,
-                                      msgspec.json.encode(event))
+        rendered = self.api.render_for_account(account, msgspec.json.encode(event))
         return Response(rendered.body, 200, dict(rendered.headers()))
 
 
@@ -216,9 +202,9 @@ class PaymentsApp:
     sends its own ``Date`` from that clock, for a server told to send none.
     """
 
-    def __init__(self, engine: Engine, store: Store, pins: SQLitePinStore, mint: Mint, *,
+    def __init__(self, api: API, store: Store, pins: ClockedPins, mint: Mint, *,
                  date_header: bool = False) -> None:
-        self.service = service = Service(engine, store, pins, mint)
+        self.service = service = Service(api, store, pins, mint)
         self.mint = mint
         self.date_header = date_header
         handlers: Any = {BadRequest: _bad_request, HTTPException: _http_error}
@@ -229,7 +215,7 @@ class PaymentsApp:
             store.close()
             pins.close()
 
-        api = Starlette(lifespan=lifespan, exception_handlers=handlers, routes=[
+        app = Starlette(lifespan=lifespan, exception_handlers=handlers, routes=[
             Route("/customers", service.create_customer, methods=["POST"]),
             Route("/customers", _list(service, "customer", "/customers"), methods=["GET"]),
             Route("/customers/{id}", service.get_customer),
@@ -242,11 +228,7 @@ class PaymentsApp:
             Route("/events", _list(service, "event", "/events")),
             Route("/account", service.get_account),
         ])
-        selector = VersionSelector(engine.timeline, pins=pins, header="X-API-Version",
-                                   query="api-version", path=True)
-        versioning = Versioning(engine, selector, lifecycle=lifecycle(engine), routes=routes(),
-                                clock=mint.today)
-        self.versioned = VersioningMiddleware(api, versioning, account=account_of)
+        self.versioned = api.asgi(app, account=account_of)
         self.webhooks = Starlette(exception_handlers=handlers, routes=[
             Route("/webhooks/preview/{event_id}", service.preview_webhook)])
 
@@ -289,9 +271,10 @@ def create_app(db: str | os.PathLike[str] | None = None,
     the service does: created objects, pins, the version lifecycle; ``seed``
     makes the ids reproducible (see :class:`Mint`).
     """
-    engine = Engine.from_directory(CHANGES)
     mint = Mint(clock, seed)
     store = Store(db if db is not None else os.environ.get("PAYMENTS_DB", "payments.sqlite3"))
     pin_store = ClockedPins(pins if pins is not None
                             else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"), mint.now)
-    return PaymentsApp(engine, store, pin_store, mint, date_header=date_header)
+    api = API(CHANGES, routes=ROUTES, pins=pin_store, lifecycle=LIFECYCLE,
+              changelog_url=CHANGELOG_URL, clock=mint.today)
+    return PaymentsApp(api, store, pin_store, mint, date_header=date_header)
