@@ -50,6 +50,7 @@ from datever.operations import (
 )
 from datever.pins import MemoryPinStore, Pin, PinError, PinStore, SQLitePinStore, dated_order
 from datever.pipeline import Pipeline
+from datever.resources import Resource
 from datever.selection import Selection, VersionSelector
 from datever.versions import Requested, Timeline, Version, parse_version
 from datever.web.asgi import VersioningMiddleware
@@ -80,6 +81,7 @@ __all__ = [
     "Rendered",
     "Reply",
     "Requested",
+    "Resource",
     "Routes",
     "SQLitePinStore",
     "Selection",
