@@ -96,3 +96,11 @@ def test_import_datever_does_not_import_rich() -> None:
 def test_py_typed_is_shipped() -> None:
     """The package ships a ``py.typed`` marker for type checkers."""
     assert (INIT.parent / "py.typed").is_file()
+
+
+def test_resource_declarations_are_exported() -> None:
+    """``Resource``, which ``changes/resources.py`` imports, is part of the public surface."""
+    from datever.resources import Resource
+
+    assert datever.Resource is Resource
+    assert "Resource" in datever.__all__

@@ -28,6 +28,7 @@ from datever import (
     reference_up,
 )
 from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move
+from datever.resources import NOT_SHARED
 from tests.reference import load_samples
 
 CHANGES_DIR = Path(__file__).parent.parent / "changes"
@@ -492,3 +493,48 @@ def test_a_bad_old_amount_names_the_change(engine: Engine) -> None:
         engine.up(body, "v1", resource="charge.create")
     assert info.value.change == "2019_04_15_amounts_in_cents"
     assert body["amount"] == "12.345"
+
+
+# -- resource declarations (changes/resources.py) ------------------------------------
+
+
+def test_every_resource_the_changes_name_is_declared() -> None:
+    """resources.py declares the API's response resources and, as requests, its bodies."""
+    declared = TIMELINE.resources
+    assert declared.file is not None
+    assert declared.names == set(V1_KEYS) | set(REQUEST_RESOURCES)
+    assert {name for name in declared.names if declared.side(name) == "request"} == set(
+        REQUEST_RESOURCES)
+
+
+def test_metadata_is_opaque_wherever_there_is_metadata() -> None:
+    """Every resource with a metadata property, and its request bodies, never walk it."""
+    with_metadata = {name for name, keys in HEAD_KEYS.items() if "metadata" in keys}
+    expected = with_metadata | {request for request in REQUEST_RESOURCES
+                                if request.split(".")[0] in with_metadata}
+    assert {name for name, props in TIMELINE.resources.opaque.items()
+            if "metadata" in props} == expected
+
+
+def test_no_request_body_repeats_what_its_response_shares() -> None:
+    """A request body's own operations never copy one its response resource shares."""
+    declared = TIMELINE.resources
+    for change in CHANGES:
+        for response, ops in change.resources.items():
+            shared = {op for op in ops if op.kind not in NOT_SHARED}
+            for request in declared.requests_of(response):
+                assert not shared & set(change.resources.get(request, ())), change.id
+
+
+def test_charge_metadata_that_looks_like_a_charge_is_not_migrated(engine: Engine) -> None:
+    """Down to v1, a charge's metadata holding a head-shaped charge is returned as is."""
+    charge = samples.charge(random.Random(0))
+    charge["metadata"] = {"object": "charge", "status": "succeeded", "amount": 1234}
+    assert engine.down(charge, "v1")["metadata"] == charge["metadata"]
+
+
+def test_request_metadata_that_looks_like_a_charge_is_not_migrated(engine: Engine) -> None:
+    """Up from v1, a charge request's metadata holding an old charge is returned as is."""
+    body = {"amount": "1.00", "currency": "USD",
+            "metadata": {"object": "charge", "status": "paid", "amount": "1.00"}}
+    assert engine.up(body, "v1", resource="charge.create")["metadata"] == body["metadata"]
