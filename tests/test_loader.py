@@ -12,6 +12,7 @@ import pytest
 
 from datever import Change, ChangeError, Timeline, add, load_changes, rename
 from datever.changes import load_resources
+from datever.check import collect_problems
 
 HEADER = "from datever import Change, add, convert, custom, rename\n\n"
 
@@ -582,3 +583,16 @@ def test_failed_loads_leave_nothing_in_sys_modules(tmp_path: Path, body: str) ->
     before = set(sys.modules)
     load_error(tmp_path)
     assert set(sys.modules) - before == set()
+
+
+def test_check_reports_an_undeclared_resource(tmp_path: Path) -> None:
+    """datever check reads resources.py too: a typo is a problem naming the module."""
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_a.py", '''
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charges": [rename("a", "b")]})
+    ''')
+    problems = collect_problems(tmp_path)
+    assert [(p.kind, p.file) for p in problems] == [("resources",
+                                                    str(tmp_path / "2021_06_07_a.py"))]
+    assert "did you mean 'charge'?" in problems[0].message
