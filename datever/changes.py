@@ -358,8 +358,8 @@ def _import(path: Path, package: str, imported: list[str]) -> ModuleType:
 def _load_module(path: Path, package: str, imported: list[str]) -> Change:
     module = _import(path, package, imported)
     if any(isinstance(value, Resource) for value in vars(module).values()):
-        raise ChangeError(f"a change module declares no Resource: move it to {RESOURCES_FILE}",
-                          file=str(path))
+        raise ChangeError(f"declares a Resource, but resources are declared in "
+                          f"{RESOURCES_FILE}: move it there", file=str(path))
     found = [value for value in vars(module).values() if isinstance(value, Change)]
     if len(found) != 1:
         raise ChangeError(f"a change module defines exactly one Change, found {len(found)}",

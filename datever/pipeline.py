@@ -107,17 +107,17 @@ class Pipeline:
 
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
-                 opaque: dict[str, frozenset[str]]) -> Walker:
+                 opaque: dict[str, frozenset[str]] | None = None) -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function, and never
-    enters the ``opaque`` properties of a resource (a dict of resource name to names)."""
+    enters the ``opaque`` properties of a resource (resource name to property names)."""
     get = table.get
-    hidden = opaque.get
+    hidden = (opaque or {}).get
 
     def walk_dict(node: dict[str, Any], resource: str | None = None) -> Any:
         items: Iterable[tuple[str, Any]] = node.items()
         if opaque:  # one test per object when nothing is opaque
-            kind = node.get(discriminator) if resource is None else resource
-            skip = hidden(kind) if type(kind) is str else None
+            name = node.get(discriminator) if resource is None else resource
+            skip = hidden(name) if type(name) is str else None
             if skip is not None:
                 items = [(key, value) for key, value in items if key not in skip]
         for key, value in items:
