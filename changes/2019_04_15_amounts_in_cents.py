@@ -33,8 +33,6 @@ change = Change(
             convert("amount", down=_cents_to_decimal, up=_decimal_to_cents),
             convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents),
         ],
-        "charge.create": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
         "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
-        "refund.create": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
     },
 )

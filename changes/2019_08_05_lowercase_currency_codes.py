@@ -21,6 +21,6 @@ change = Change(
     released="2019-08-05",
     resources={
         resource: [convert("currency", down=_upper, up=_lower)]
-        for resource in ("charge", "charge.create", "refund", "customer", "customer.create")
+        for resource in ("charge", "refund", "customer")
     },
 )

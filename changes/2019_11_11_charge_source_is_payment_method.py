@@ -9,8 +9,5 @@ from datever import Change, rename
 
 change = Change(
     released="2019-11-11",
-    resources={
-        "charge": [rename("source", "payment_method")],
-        "charge.create": [rename("source", "payment_method")],
-    },
+    resources={"charge": [rename("source", "payment_method")]},
 )

@@ -7,19 +7,20 @@ an address can be copied between objects as a whole. Older versions still
 see and send the flat properties.
 """
 
-from datever import Change, Operation, add, move
+from datever import Change, add, move
 
 _PARTS = ("line1", "city", "postal_code", "country")
 
 
-def _address_object() -> list[Operation]:
-    # add() first: down then drops the object the moves have emptied, and up
-    # creates it even for an old request that sends no address at all.
-    moves = [move(f"address_{part}", f"address.{part}") for part in _PARTS]
-    return [add("address", {}), *moves]
-
-
+# add() first: down then drops the object the moves have emptied, and up
+# creates it even for an old request that sends no address at all. An add is
+# not shared with request bodies, so customer.create declares its own; a
+# body's own operations run before the ones it shares with customer.
 change = Change(
     released="2020-05-18",
-    resources={"customer": _address_object(), "customer.create": _address_object()},
+    resources={
+        "customer": [add("address", {}),
+                     *(move(f"address_{part}", f"address.{part}") for part in _PARTS)],
+        "customer.create": [add("address", {})],
+    },
 )

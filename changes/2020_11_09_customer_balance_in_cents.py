@@ -9,7 +9,7 @@ new name and type too. Older versions still see and send
 
 from decimal import Decimal
 
-from datever import Change, Operation, convert, rename
+from datever import Change, convert, rename
 
 
 def _cents_to_decimal(cents: int) -> str:
@@ -25,14 +25,12 @@ def _decimal_to_cents(text: str) -> int:
     return int(cents)
 
 
-def _balance() -> list[Operation]:
-    return [
-        rename("account_balance", "balance"),
-        convert("balance", down=_cents_to_decimal, up=_decimal_to_cents),
-    ]
-
-
 change = Change(
     released="2020-11-09",
-    resources={"customer": _balance(), "customer.create": _balance()},
+    resources={
+        "customer": [
+            rename("account_balance", "balance"),
+            convert("balance", down=_cents_to_decimal, up=_decimal_to_cents),
+        ],
+    },
 )

@@ -13,8 +13,5 @@ change = Change(
     released="2021-02-22",
     resources={
         "customer": [move("invoice_settings.default_payment_method", "default_payment_method")],
-        "customer.create": [
-            move("invoice_settings.default_payment_method", "default_payment_method")
-        ],
     },
 )

@@ -22,8 +22,5 @@ change = Change(
     released="2021-08-02",
     resources={
         "customer": [convert("tax_exempt", down=_to_flag, up=_to_status, lossless=False)],
-        "customer.create": [
-            convert("tax_exempt", down=_to_flag, up=_to_status, lossless=False)
-        ],
     },
 )

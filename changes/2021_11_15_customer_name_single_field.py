@@ -9,7 +9,7 @@ are joined with a space.
 
 from typing import Any
 
-from datever import Change, Operation, custom
+from datever import Change, custom
 
 
 def _split_name(customer: dict[str, Any]) -> None:
@@ -27,18 +27,16 @@ def _join_name(customer: dict[str, Any]) -> None:
     customer["name"] = " ".join(part for part in parts if part) or None
 
 
-def _single_name() -> list[Operation]:
-    return [
-        custom(
-            down=_split_name,
-            up=_join_name,
-            description="join 'first_name' and 'last_name' into 'name'",
-            touches=("first_name", "last_name", "name"),
-        )
-    ]
-
-
 change = Change(
     released="2021-11-15",
-    resources={"customer": _single_name(), "customer.create": _single_name()},
+    resources={
+        "customer": [
+            custom(
+                down=_split_name,
+                up=_join_name,
+                description="join 'first_name' and 'last_name' into 'name'",
+                touches=("first_name", "last_name", "name"),
+            )
+        ],
+    },
 )

@@ -6,21 +6,18 @@ the same object wallets such as Apple Pay hand over. Older versions still
 see and send the flat properties.
 """
 
-from datever import Change, Operation, add, move
+from datever import Change, add, move
 
-
-def _billing_details() -> list[Operation]:
-    return [
-        add("billing_details", {}),
-        move("billing_email", "billing_details.email"),
-        move("billing_name", "billing_details.name"),
-    ]
-
-
+# An add is not shared with request bodies: payment_method.create declares
+# its own, which runs before the moves it shares with payment_method.
 change = Change(
     released="2022-09-12",
     resources={
-        "payment_method": _billing_details(),
-        "payment_method.create": _billing_details(),
+        "payment_method": [
+            add("billing_details", {}),
+            move("billing_email", "billing_details.email"),
+            move("billing_name", "billing_details.name"),
+        ],
+        "payment_method.create": [add("billing_details", {})],
     },
 )

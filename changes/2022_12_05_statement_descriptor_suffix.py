@@ -9,8 +9,5 @@ from datever import Change, rename
 
 change = Change(
     released="2022-12-05",
-    resources={
-        "charge": [rename("statement_descriptor", "statement_descriptor_suffix")],
-        "charge.create": [rename("statement_descriptor", "statement_descriptor_suffix")],
-    },
+    resources={"charge": [rename("statement_descriptor", "statement_descriptor_suffix")]},
 )

@@ -11,8 +11,5 @@ _TYPES = {"sepa": "sepa_debit", "ach": "us_bank_account"}
 
 change = Change(
     released="2023-03-20",
-    resources={
-        "payment_method": [map_values("type", _TYPES)],
-        "payment_method.create": [map_values("type", _TYPES)],
-    },
+    resources={"payment_method": [map_values("type", _TYPES)]},
 )

@@ -9,8 +9,5 @@ from datever import Change, rename
 
 change = Change(
     released="2024-01-22",
-    resources={
-        "customer": [rename("currency", "default_currency")],
-        "customer.create": [rename("currency", "default_currency")],
-    },
+    resources={"customer": [rename("currency", "default_currency")]},
 )

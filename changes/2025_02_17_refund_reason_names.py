@@ -12,8 +12,5 @@ _REASONS = {"fraudulent": "suspected_fraud", "requested_by_customer": "customer_
 
 change = Change(
     released="2025-02-17",
-    resources={
-        "refund": [map_values("reason", _REASONS)],
-        "refund.create": [map_values("reason", _REASONS)],
-    },
+    resources={"refund": [map_values("reason", _REASONS)]},
 )

@@ -9,8 +9,5 @@ from datever import Change, rename
 
 change = Change(
     released="2025-09-29",
-    resources={
-        "customer": [rename("phone", "phone_number")],
-        "customer.create": [rename("phone", "phone_number")],
-    },
+    resources={"customer": [rename("phone", "phone_number")]},
 )

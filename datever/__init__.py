@@ -43,6 +43,7 @@ from datever.operations import (
     rename,
 )
 from datever.pins import MemoryPinStore, PinError, SQLitePinStore
+from datever.resources import Resource
 from datever.versions import Version
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Operation",
     "PinError",
     "ReleaseLifecycle",
+    "Resource",
     "SQLitePinStore",
     "Version",
     "VersionError",

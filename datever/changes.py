@@ -14,12 +14,15 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 from datever.errors import ChangeError
 from datever.operations import Operation, Step
+from datever.resources import UNDECLARED, Resource, Resources, shared_operations
 
-__all__ = ["Change", "load_changes"]
+__all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
+           "load_resources"]
 
 Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
@@ -45,17 +48,30 @@ def named_key(name: str) -> tuple[int, int, int] | None:
     return (int(major), 0, int(preview)) if preview else (int(major), 1, 0)
 
 
-def parse_release_date(text: str) -> dt.date:
-    """A strict ``YYYY-MM-DD`` calendar date, or ChangeError."""
+def parse_release_date(text: str, what: str = "released") -> dt.date:
+    """A strict ``YYYY-MM-DD`` calendar date, or ChangeError (``what`` names the argument)."""
     import pendulum
 
     match = _DATE.fullmatch(text)
     if not match:
-        raise ChangeError(f"released={text!r} is not a date; write it as YYYY-MM-DD")
+        raise ChangeError(f"{what}={text!r} is not a date; write it as YYYY-MM-DD")
     try:
         return pendulum.date(*(int(part) for part in match.groups()))
     except ValueError as exc:
-        raise ChangeError(f"released={text!r} is not a calendar date ({exc})") from None
+        raise ChangeError(f"{what}={text!r} is not a calendar date ({exc})") from None
+
+
+def _as_date(value: object, what: str) -> dt.date:
+    """A date from ``"YYYY-MM-DD"`` or a date. A datetime is refused: a release is a
+    whole UTC day, named by its date alone (version names, pins)."""
+    if isinstance(value, str):
+        return parse_release_date(value, what)
+    if isinstance(value, dt.datetime):
+        raise ChangeError(f"{what}={value!r} is a datetime, but a release is a whole day: "
+                          f"write {what}={value.date().isoformat()!r}")
+    if not isinstance(value, dt.date):
+        raise ChangeError(f"{what}={value!r} is not a date; write it as YYYY-MM-DD")
+    return value
 
 
 class Change:
@@ -64,9 +80,11 @@ class Change:
     ``released`` is the UTC date it took effect (``"2021-06-07"``), or on a
     timeline of named versions the version that introduced it (``"v2"``,
     ``"v2-preview1"``); an unreleased change gives ``stage="beta"`` or
-    ``stage="experimental"`` instead. ``resources`` maps each resource type it touches (``"charge"``
-    for responses, ``"charge.create"`` for a request body) to the list of
-    operations that take its old shape to the new one, in order.
+    ``stage="experimental"`` instead. ``resources`` maps each resource type it touches (a
+    response resource such as ``"charge"``, or a request body such as ``"charge.create"``, as
+    declared by :class:`~datever.Resource`) to the list of operations that take its old shape
+    to the new one, in order. An operation on a response resource also rewrites the request
+    bodies that share its properties (see :attr:`operations`).
     ``side_effects`` marks a change that service code checks with
     ``version.includes(change)``. A change made only of backward-compatible
     operations is *retroactive*: it applies to every version, old ones
@@ -75,8 +93,10 @@ class Change:
     """
 
     __slots__ = (
+        "_operations",
         "_steps",
         "beta_since",
+        "declarations",
         "description",
         "file",
         "id",
@@ -108,10 +128,8 @@ class Change:
         self.named: str | None = None
         if isinstance(released, str) and named_key(released) is not None:
             self.named, released = released, None
-        elif isinstance(released, str):
-            released = parse_release_date(released)
-        elif released is not None and not isinstance(released, dt.date):
-            raise ChangeError(f"released={released!r} is not a date; write it as YYYY-MM-DD")
+        elif released is not None:
+            released = _as_date(released, "released")
         self.released: dt.date | None = released
         self.stage: Stage = stage or "released"
         self.description = (description or "").strip()
@@ -124,13 +142,17 @@ class Change:
         if beta_since is not None and stage != "beta":
             raise ChangeError("beta_since= is for stage='beta' changes")
         #: when a beta change entered beta (the policy expects promotion within ~3 months)
-        self.beta_since: dt.date | None = (parse_release_date(beta_since)
-                                           if isinstance(beta_since, str) else beta_since)
+        self.beta_since: dt.date | None = (_as_date(beta_since, "beta_since")
+                                           if beta_since is not None else None)
         self.id = id or ""
         self.file: str | None = None
         self.resources: dict[str, tuple[Operation, ...]] = _check_resources(resources or {})
         if not self.resources and not self.side_effects:
             raise ChangeError("a change declares resources={...} or side_effects=True")
+        #: the resource declarations this change is checked against (bound by the
+        #: loader or a Timeline); empty: every resource is a response resource
+        self.declarations: Resources = UNDECLARED
+        self._operations: dict[str, tuple[Operation, ...]] = self.resources
         self._steps: dict[tuple[str, str], tuple[Step, ...]] = {}
 
     # -- what it is --------------------------------------------------------
@@ -156,12 +178,37 @@ class Change:
         """True when every operation satisfies ``up(down(x)) == x``."""
         return all(op.lossless for ops in self.resources.values() for op in ops)
 
+    @property
+    def operations(self) -> Mapping[str, tuple[Operation, ...]]:
+        """The operations that run on each resource: ``resources`` as declared, plus, for
+        each request body a declared response resource shares its properties with, the
+        response's shared operations (after the body's own, if it has any)."""
+        return self._operations
+
+    def bind(self, resources: Resources) -> None:
+        """Check this change against ``resources`` and apply the operations its response
+        resources share with their request bodies; ChangeError names the file.
+
+        A change is bound once (by the loader or a Timeline); binding it again to other
+        non-empty declarations is an error.
+        """
+        if resources == self.declarations:
+            return
+        if self.declarations:
+            raise ChangeError(f"{self.id} is already checked against other resource "
+                              f"declarations ({self.declarations.file or 'given to a Timeline'})"
+                              "; give one timeline's changes one set of declarations",
+                              file=self.file)
+        self._operations = shared_operations(self, resources)
+        self.declarations = resources
+        self._steps.clear()
+
     def steps(self, resource: str, direction: Direction) -> tuple[Step, ...]:
         """The steps this change runs on ``resource`` in ``direction``, in order."""
         key = (resource, direction)
         cached = self._steps.get(key)
         if cached is None:
-            ops = self.resources.get(resource, ())
+            ops = self._operations.get(resource, ())
             if direction == "up":
                 cached = tuple(step for op in ops for step in op.up)
             else:
@@ -172,7 +219,7 @@ class Change:
     def is_barrier(self, discriminator: str, direction: Direction) -> bool:
         """True when, in ``direction``, the change reaches into nested resources or
         rewrites the discriminator: the compiler then gives it a walk of its own."""
-        for resource, ops in self.resources.items():
+        for resource, ops in self._operations.items():
             if any(discriminator in op.touches for op in ops):
                 return True
             if any(step.barrier for step in self.steps(resource, direction)):
@@ -211,39 +258,108 @@ def _check_resources(resources: object) -> dict[str, tuple[Operation, ...]]:
 
 # -- loading ---------------------------------------------------------------
 
+#: The file of a changes directory that declares its resources (not a change module).
+RESOURCES_FILE = "resources.py"
+
+
+def change_files(directory: str | Path) -> list[Path]:
+    """The change modules of ``directory``, sorted: ``*.py`` files except those starting
+    with ``_`` and the resource declarations (:data:`RESOURCES_FILE`)."""
+    return [path for path in sorted(Path(directory).glob("*.py"))
+            if not path.name.startswith("_") and path.name != RESOURCES_FILE]
+
+
+def _package(root: Path, prefix: str = "datever_changes_") -> str:
+    return prefix + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
+
 
 def load_changes(directory: str | Path = "changes") -> list[Change]:
     """Import every change module in ``directory`` and validate the history.
 
-    Files whose names start with ``_`` are skipped. Every error names the
-    file and says what to fix; collisions name both files.
+    Files whose names start with ``_`` are skipped; ``resources.py``, when
+    present, declares the resources (:func:`load_resources`) and every change
+    is checked against it and bound to it, so that a Timeline of these
+    changes knows their declarations. Every error names the file and says
+    what to fix; collisions name both files. A failed load leaves none of
+    its modules in ``sys.modules``.
     """
     root = Path(directory)
     if not root.is_dir():
         raise ChangeError(f"no changes directory at {str(root)!r}")
-    package = "datever_changes_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
-    changes = [_load_module(path, package) for path in sorted(root.glob("*.py"))
-               if not path.name.startswith("_")]
-    check_collisions(changes)
+    package = _package(root)
+    imported: list[str] = []
+    try:
+        resources = _load_resources(root, package, imported)
+        changes = [_load_module(path, package, imported) for path in change_files(root)]
+        check_history(changes)
+        for change in changes:
+            change.bind(resources)
+        check_collisions(changes)
+    except BaseException:
+        for name in imported:
+            sys.modules.pop(name, None)
+        raise
     return sorted(changes, key=lambda change: change.sort_key)
 
 
-def _load_module(path: Path, package: str) -> Change:
+def load_resources(directory: str | Path = "changes") -> Resources:
+    """The resources declared in ``directory``'s ``resources.py``: every module-level
+    :class:`~datever.Resource` (or list of them). Empty when there is no such file."""
+    root = Path(directory)
+    imported: list[str] = []
+    try:
+        return _load_resources(root, _package(root), imported)
+    except BaseException:
+        for name in imported:
+            sys.modules.pop(name, None)
+        raise
+
+
+def _load_resources(root: Path, package: str, imported: list[str]) -> Resources:
+    path = root / RESOURCES_FILE
+    if not path.is_file():
+        return UNDECLARED
+    module = _import(path, package, imported)
+    found: dict[int, Resource] = {}
+    for value in vars(module).values():
+        if isinstance(value, Change):
+            raise ChangeError(f"{RESOURCES_FILE} declares resources, not changes: move the "
+                              "Change into a module of its own", file=str(path))
+        items = value if isinstance(value, list | tuple) and value else [value]
+        if all(isinstance(item, Resource) for item in items):
+            found.update((id(item), item) for item in items)
+    if not found:
+        raise ChangeError("declares no Resource: declare every resource the changes name, "
+                          "e.g. charge = Resource('charge', requests=('charge.create',))",
+                          file=str(path))
+    return Resources(found.values(), file=str(path))
+
+
+def _import(path: Path, package: str, imported: list[str]) -> ModuleType:
+    """Execute the module at ``path``; an error it raises (SystemExit included, not
+    KeyboardInterrupt) becomes a ChangeError naming the file."""
     name = f"{package}.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - only for non-files
         raise ChangeError("cannot be imported", file=str(path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    imported.append(name)
     try:
         spec.loader.exec_module(module)
     except ChangeError as exc:
-        del sys.modules[name]
         raise exc.in_file(str(path)) from None
-    except Exception as exc:
-        del sys.modules[name]
+    except (Exception, SystemExit) as exc:
         raise ChangeError(f"importing it raised {type(exc).__name__}: {exc}",
                           file=str(path)) from exc
+    return module
+
+
+def _load_module(path: Path, package: str, imported: list[str]) -> Change:
+    module = _import(path, package, imported)
+    if any(isinstance(value, Resource) for value in vars(module).values()):
+        raise ChangeError(f"declares a Resource, but resources are declared in "
+                          f"{RESOURCES_FILE}: move it there", file=str(path))
     found = [value for value in vars(module).values() if isinstance(value, Change)]
     if len(found) != 1:
         raise ChangeError(f"a change module defines exactly one Change, found {len(found)}",
@@ -283,12 +399,36 @@ def _check_file_name(change: Change, path: Path) -> None:
                           file=str(path))
 
 
+def check_history(changes: Sequence[Change]) -> None:
+    """Changes that cannot form one timeline: dated mixed with named versions, or two
+    changes with one id. The ChangeError names a file of each side."""
+    dated = next((c for c in changes if c.released is not None), None)
+    named = next((c for c in changes if c.named is not None), None)
+    if dated is not None and named is not None:
+        raise ChangeError(
+            f"the history mixes dated changes ({dated.id}, released {dated.label}"
+            f"{_in(dated)}) and named versions ({named.id}, released in {named.label}); use "
+            "one scheme per timeline (a feature group of its own for the named versions)",
+            file=named.file)
+    seen: dict[str, Change] = {}
+    for change in changes:
+        first = seen.setdefault(change.id, change)
+        if first is not change:
+            raise ChangeError(f"the change id {change.id!r} is also used by "
+                              f"{first.file or 'another change'}; ids must be unique",
+                              file=change.file)
+
+
+def _in(change: Change) -> str:
+    return f", in {change.file}" if change.file else ""
+
+
 def check_collisions(changes: Sequence[Change]) -> None:
     """Two changes of one release must not rewrite the same property of one resource."""
     seen: dict[tuple[object, str, str], Change] = {}
     for change in changes:
         release: object = change.released or change.named or change.stage
-        for resource, ops in change.resources.items():
+        for resource, ops in change.operations.items():
             for prop in sorted({prop for op in ops for prop in op.touches}):
                 other = seen.setdefault((release, resource, prop), change)
                 if other is not change:

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from datever.changes import Change, _check_file_name, check_collisions
+from datever.changes import (
+    Change,
+    _check_file_name,
+    change_files,
+    check_collisions,
+    load_resources,
+)
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
@@ -29,8 +35,8 @@ Level = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem: ``kind`` is load, unreachable, description, file_name, order,
-    collision, beta_since or policy; ``file`` names the module when there is one."""
+    """One problem: ``kind`` is load, unreachable, description, file_name, resources,
+    order, collision, beta_since or policy; ``file`` names the module when there is one."""
 
     level: Level
     kind: str
@@ -51,9 +57,29 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
     # Not the package name load_changes uses, so a check never sees its modules.
     package = "datever_check_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
     problems: list[Problem] = _unreachable(root)
-    changes = [change for path in sorted(root.glob("*.py")) if not path.name.startswith("_")
+    changes = [change for path in change_files(root)
                if (change := _load(path, package, problems)) is not None]
+    changes = _declared(root, changes, problems)
     return problems + history_problems(changes, lifecycle=lifecycle, today=today)
+
+
+def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> list[Change]:
+    """The changes bound to the directory's resource declarations; a change naming an
+    undeclared resource, or declarations that do not load, are problems."""
+    try:
+        resources = load_resources(root)
+    except ChangeError as exc:
+        problems.append(Problem("error", "load", exc.detail, exc.file))
+        return changes
+    bound = []
+    for change in changes:
+        try:
+            change.bind(resources)
+        except ChangeError as exc:
+            problems.append(Problem("error", "resources", exc.detail, exc.file))
+        else:
+            bound.append(change)
+    return bound
 
 
 _DATED_NAME = re.compile(r"(?:[0-9]{4}_[0-9]{2}_[0-9]{2}|v[0-9]+|beta|experimental)_")

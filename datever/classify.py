@@ -1,10 +1,13 @@
 """Which operations break old clients, by Cognite's and Sanity's published rules.
 
 ``RULES`` is the whole table; ``classify`` looks an operation up in it by its
-kind and the side of the resource it is declared on (``"charge"`` is a
-response, ``"charge.create"`` a request body). A change whose every
-operation is compatible may be applied to old versions retroactively, as
-Sanity does.
+kind and the side of the resource it is declared on, as the resource
+declarations say (:class:`~datever.Resource`; never guessed from the name:
+``checkout.session`` is a response resource). Without declarations every
+resource is a response resource. An operation on a response resource that
+its request bodies share (see ``datever.resources.NOT_SHARED``) is breaking
+when it breaks either side. A change whose every operation is compatible
+may be applied to old versions retroactively, as Sanity does.
 
 Two choices the seeds leave open, both made for the old client's sake:
 
@@ -29,6 +32,7 @@ from typing import Literal, NamedTuple
 
 from datever.changes import Change
 from datever.operations import Operation
+from datever.resources import NOT_SHARED, UNDECLARED, Resources
 
 __all__ = [
     "RULES",
@@ -49,8 +53,8 @@ Side = Literal["response", "request", "any"]
 class Rule(NamedTuple):
     """One row of the table: operations of ``kind`` on ``side`` resources get ``verdict``.
 
-    ``side`` is ``"response"`` (a resource name without a dot), ``"request"``
-    (a request body such as ``"charge.create"``) or ``"any"``. ``reason``
+    ``side`` is ``"response"`` (a response resource), ``"request"`` (a
+    declared request body such as ``"charge.create"``) or ``"any"``. ``reason``
     is the sentence a changelog shows, naming where the rule comes from.
     """
 
@@ -116,38 +120,53 @@ RULES: tuple[Rule, ...] = (
 _TABLE: dict[tuple[str, Side], Rule] = {(rule.kind, rule.side): rule for rule in RULES}
 
 
-def resource_side(resource: str) -> Literal["response", "request"]:
-    """``"request"`` for a request body (``"charge.create"``), else ``"response"``."""
-    return "request" if "." in resource else "response"
+def resource_side(resource: str,
+                  resources: Resources | None = None) -> Literal["response", "request"]:
+    """``"request"`` for a request body declared in ``resources``, else ``"response"``."""
+    return (resources or UNDECLARED).side(resource)
 
 
-def _rule(op: Operation, resource: str) -> Rule:
-    rule = _TABLE.get((op.kind, resource_side(resource))) or _TABLE.get((op.kind, "any"))
-    if rule is None:
+def _sides(op: Operation, resource: str,
+           resources: Resources) -> tuple[Literal["response", "request"], ...]:
+    """The sides ``op`` declared on ``resource`` rewrites: a response resource's shared
+    operations rewrite its request bodies too."""
+    side = resources.side(resource)
+    if side == "response" and op.kind not in NOT_SHARED and resources.requests_of(resource):
+        return ("response", "request")
+    return (side,)
+
+
+def _rule(op: Operation, resource: str, resources: Resources | None) -> Rule:
+    rules = [_TABLE.get((op.kind, side)) or _TABLE.get((op.kind, "any"))
+             for side in _sides(op, resource, resources or UNDECLARED)]
+    known = [rule for rule in rules if rule is not None]
+    if not known:
         return Rule(op.kind, "any", "breaking",
                     f"an operation of unknown kind {op.kind!r} is assumed breaking (datever)")
-    return rule
+    return next((rule for rule in known if rule.verdict == "breaking"), known[0])
 
 
-def classify(op: Operation, resource: str) -> Verdict:
-    """``"breaking"`` or ``"compatible"``: what ``op`` declared on ``resource`` is."""
-    return _rule(op, resource).verdict
+def classify(op: Operation, resource: str, resources: Resources | None = None) -> Verdict:
+    """``"breaking"`` or ``"compatible"``: what ``op`` declared on ``resource`` is, with
+    the sides of resources as ``resources`` declares them."""
+    return _rule(op, resource, resources).verdict
 
 
-def is_breaking(op: Operation, resource: str) -> bool:
+def is_breaking(op: Operation, resource: str, resources: Resources | None = None) -> bool:
     """True when ``op`` declared on ``resource`` breaks clients of older versions."""
-    return classify(op, resource) == "breaking"
+    return classify(op, resource, resources) == "breaking"
 
 
-def reason(op: Operation, resource: str) -> str:
+def reason(op: Operation, resource: str, resources: Resources | None = None) -> str:
     """The rule behind the verdict, as one sentence naming its source."""
-    return _rule(op, resource).reason
+    return _rule(op, resource, resources).reason
 
 
 def change_is_retroactive(change: Change) -> bool:
     """True when ``change`` may apply to old versions too: it declares operations,
-    every one of them compatible, and no side effects."""
+    every one of them compatible (under the declarations it is bound to), and no side
+    effects."""
     if change.side_effects or not change.resources:
         return False
-    return all(not is_breaking(op, resource)
+    return all(not is_breaking(op, resource, change.declarations)
                for resource, ops in change.resources.items() for op in ops)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from datever.changes import Direction, load_changes
+from datever.changes import Direction, load_changes, load_resources
 from datever.errors import MigrationError
 from datever.pipeline import Pipeline
 from datever.versions import Timeline, Version
@@ -46,12 +46,14 @@ class Engine:
                        aliases: Mapping[str, str] | None = None,
                        preview_access: Callable[[str | None, Version], bool] | None = None,
                        ) -> Engine:
-        """Load and validate a changes directory (see :func:`load_changes`).
+        """Load and validate a changes directory and its resource declarations (see
+        :func:`load_changes`).
 
         The keyword arguments are those of :class:`Timeline`.
         """
         timeline = Timeline(load_changes(directory), name=name, initial=initial,
-                            versions=versions, aliases=aliases, preview_access=preview_access)
+                            versions=versions, aliases=aliases, preview_access=preview_access,
+                            resources=load_resources(directory))
         return cls(timeline, discriminator=discriminator)
 
     # -- versions and pipelines -----------------------------------------------
@@ -79,7 +81,8 @@ class Engine:
                 if pipeline is None:
                     pipeline = Pipeline(resolved.name, direction, resolved.pending,
                                         discriminator=self.discriminator,
-                                        timeline=self.timeline.name)
+                                        timeline=self.timeline.name,
+                                        opaque=self.timeline.resources.opaque)
                     self._pipelines[key] = pipeline
         return pipeline
 

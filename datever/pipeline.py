@@ -7,7 +7,7 @@ a pass of their own, so the walk order matches the reference interpreter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -25,10 +25,12 @@ class Pipeline:
 
     ``passes`` lists, per walk over the payload, the compiled function of each
     resource; most pipelines have one pass. ``source`` is the generated code.
+    ``opaque`` maps resource names to properties the walk never enters (user data).
     """
 
     def __init__(self, version_name: str, direction: Direction, pending: Sequence[Change],
-                 *, discriminator: str = "object", timeline: str = "default") -> None:
+                 *, discriminator: str = "object", timeline: str = "default",
+                 opaque: Mapping[str, frozenset[str]] | None = None) -> None:
         self.version = version_name
         self.direction: Direction = direction
         self.discriminator = discriminator
@@ -37,7 +39,7 @@ class Pipeline:
         label = f"{timeline} {version_name}"
         self.passes: list[dict[str, CompiledFunction]] = []
         for segment in segments(ordered, discriminator, direction):
-            resources = dict.fromkeys(r for change in segment for r in change.resources)
+            resources = dict.fromkeys(r for change in segment for r in change.operations)
             compiled = {}
             for resource in resources:
                 steps = [(step, change) for change in segment
@@ -47,7 +49,8 @@ class Pipeline:
                                                           label=label)
             if compiled:
                 self.passes.append(compiled)
-        self._walkers = [_make_walker({r: f.function for r, f in table.items()}, discriminator)
+        self._walkers = [_make_walker({r: f.function for r, f in table.items()}, discriminator,
+                                      dict(opaque or {}))
                          for table in self.passes]
         names = {resource for table in self.passes for resource in table}
         #: byte strings of which at least one must occur for the walk to matter
@@ -103,12 +106,21 @@ class Pipeline:
         yield "resources", self.resources
 
 
-def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
-    """A bottom-up walk that hands every resource in ``table`` to its function."""
+def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
+                 opaque: dict[str, frozenset[str]] | None = None) -> Walker:
+    """A bottom-up walk that hands every resource in ``table`` to its function, and never
+    enters the ``opaque`` properties of a resource (resource name to property names)."""
     get = table.get
+    hidden = (opaque or {}).get
 
     def walk_dict(node: dict[str, Any], resource: str | None = None) -> Any:
-        for key, value in node.items():
+        items: Iterable[tuple[str, Any]] = node.items()
+        if opaque:  # one test per object when nothing is opaque
+            name = node.get(discriminator) if resource is None else resource
+            skip = hidden(name) if type(name) is str else None
+            if skip is not None:
+                items = [(key, value) for key, value in items if key not in skip]
+        for key, value in items:
             kind = type(value)
             if kind is dict:
                 try:

@@ -66,7 +66,7 @@ def render_version(engine: Engine, version: Version, resource: str | None = None
         parts.append(Text(f"{version.name} is the head: nothing is migrated, payloads pass "
                           "through untouched."))
         return Group(*parts)
-    resources = sorted({name for change in version.pending for name in change.resources})
+    resources = sorted({name for change in version.pending for name in change.operations})
     if resource is not None:
         if resource not in resources:
             parts.append(Text(f"no change pending at {version.name} touches {resource!r}: "
@@ -172,13 +172,14 @@ def _direction_tree(engine: Engine, version: Version, resource: str, direction: 
     tree = Tree(Text(title))
     ordered = _in_order(version.pending, direction)
     for change in ordered:
-        ops = change.resources.get(resource)
+        ops = change.operations.get(resource)
         if not ops:
             continue
         node = tree.add(_change_label(engine.timeline, change))
         for op in reversed(ops) if direction == "down" else ops:
             node.add(Text(op.description))
-    kept = [c for c in _in_order(engine.timeline.retroactive, direction) if resource in c.resources]
+    kept = [c for c in _in_order(engine.timeline.retroactive, direction)
+            if resource in c.operations]
     if kept:
         node = tree.add(Text("not migrated: retroactive changes apply to every version"))
         for change in kept:
@@ -205,7 +206,7 @@ def _change_label(timeline: Timeline, change: Change) -> Text:
 
 
 def _breaking(change: Change) -> bool:
-    return any(is_breaking(op, resource)
+    return any(is_breaking(op, resource, change.declarations)
                for resource, ops in change.resources.items() for op in ops)
 
 

@@ -7,7 +7,6 @@ the sorted releases); ``X`` is the head; ``v1`` the initial version.
 from __future__ import annotations
 
 import bisect
-import collections
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,9 +15,10 @@ from typing import Literal
 
 import pendulum
 
-from datever.changes import Change, named_key
+from datever.changes import Change, check_history, named_key
 from datever.classify import change_is_retroactive
 from datever.errors import ACCEPTED_FORMS, AccessError, ChangeError, VersionError
+from datever.resources import UNDECLARED, Resource, Resources
 
 __all__ = ["Requested", "Timeline", "Version", "parse_version"]
 
@@ -136,29 +136,34 @@ class Timeline:
     names its changes use. ``aliases`` map extra names to versions
     (``{"playground": "X"}``). ``preview_access(client, version)`` decides
     whether a client may use a preview; without it previews are open.
+
+    ``resources`` declares the resources (:class:`~datever.Resource`): which
+    names are request bodies, which share a response resource's operations,
+    which properties are opaque. Left out, the timeline takes the
+    declarations its changes were loaded with (``changes/resources.py``);
+    without any, every resource is a response resource.
     """
 
     def __init__(self, changes: Sequence[Change], *, name: str = "default",
                  initial: str = "v1", versions: Sequence[str] | None = None,
                  aliases: Mapping[str, str] | None = None,
-                 preview_access: Callable[[str | None, Version], bool] | None = None) -> None:
+                 preview_access: Callable[[str | None, Version], bool] | None = None,
+                 resources: Resources | Iterable[Resource] | None = None) -> None:
         self.name = name
         self.initial = initial
         self.preview_access = preview_access
+        check_history(changes)
+        #: the resource declarations every change is checked against (empty: none)
+        self.resources: Resources = _declarations(changes, resources)
+        for change in changes:
+            change.bind(self.resources)
         dated = [c for c in changes if c.released is not None]
         named = [c for c in changes if c.named is not None]
-        if dated and named:
-            raise ChangeError(f"timeline {name!r} mixes dated changes ({dated[0].id}) and "
-                              f"named versions ({named[0].id}); use one scheme per timeline")
         self.scheme: Literal["dated", "named"] = "named" if named or versions else "dated"
         self.changes: tuple[Change, ...] = tuple(sorted(changes, key=lambda c: c.sort_key))
         #: backward-compatible changes: they apply to every version, old ones included
         self.retroactive = frozenset(c for c in self.changes if _retroactive(c))
         self._migrating = tuple(c for c in self.changes if c not in self.retroactive)
-        counts = collections.Counter(change.id for change in self.changes)
-        duplicates = sorted(i for i, count in counts.items() if count > 1)
-        if duplicates:
-            raise ValueError(f"change ids must be unique, repeated: {duplicates}")
         self._by_id = {change.id: change for change in self.changes}
         self.releases: tuple[dt.date, ...] = tuple(sorted({c.released for c in dated
                                                           if c.released is not None}))
@@ -314,6 +319,20 @@ class Timeline:
         yield "versions", list(self.versions)
         if self.aliases:
             yield "aliases", self.aliases
+
+
+def _declarations(changes: Sequence[Change],
+                  given: Resources | Iterable[Resource] | None) -> Resources:
+    """The declarations given, else the one set the changes were loaded with."""
+    if given is not None:
+        return given if isinstance(given, Resources) else Resources(given)
+    found = list(dict.fromkeys(change.declarations for change in changes
+                               if change.declarations))
+    if len(found) > 1:
+        raise ChangeError(f"the changes were loaded with different resource declarations "
+                          f"({found[0].file} and {found[1].file}); give the timeline one "
+                          "set: Timeline(changes, resources=...)")
+    return found[0] if found else UNDECLARED
 
 
 def _retroactive(change: Change) -> bool:

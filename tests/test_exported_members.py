@@ -103,7 +103,7 @@ def test_py_typed_is_shipped() -> None:
 SURFACE = {
     "service": {"API", "APIGroups", "ReleaseLifecycle", "MemoryPinStore", "SQLitePinStore",
                 "Version", "current_version", "includes"},
-    "change author": {"Change", "Operation", "add", "collapse", "convert", "custom",
+    "change author": {"Change", "Operation", "Resource", "add", "collapse", "convert", "custom",
                       "map_values", "move", "remove", "rename", "add_endpoint", "add_header",
                       "add_param", "change_error_format", "change_limit", "change_sort_order",
                       "change_status", "remove_endpoint", "rename_endpoint", "rename_param",
@@ -134,3 +134,11 @@ def test_names_outside_all_stay_importable_from_their_modules() -> None:
     parts = (FeatureGroups, Lifecycle, check_policies, PinStore, VersionSelector, Timeline,
              VersioningMiddleware, Routes, Versioning, VersioningWSGIMiddleware, render_event)
     assert all(callable(part) or isinstance(part, type) for part in parts)
+
+
+def test_resource_declarations_are_exported() -> None:
+    """``Resource``, which ``changes/resources.py`` imports, is part of the public surface."""
+    from datever.resources import Resource
+
+    assert datever.Resource is Resource
+    assert "Resource" in datever.__all__

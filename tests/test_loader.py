@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 import textwrap
 from pathlib import Path
 
 import pendulum
 import pytest
 
-from datever import Change, ChangeError
-from datever.changes import load_changes
+from datever import Change, ChangeError, add, rename
+from datever.changes import load_changes, load_resources
+from datever.check import collect_problems
+from datever.versions import Timeline
 
 HEADER = "from datever import Change, add, convert, custom, rename\n\n"
 
@@ -380,3 +384,216 @@ def test_error_in_second_file_names_that_file(tmp_path: Path) -> None:
     message = str(load_error(tmp_path))
     assert "2021_06_08_bad.py" in message
     assert "2021_06_07_good.py" not in message
+
+
+# -- resources.py ------------------------------------------------------------------
+
+RESOURCES = '''
+    from datever import Resource
+    charge = Resource("charge", requests=("charge.create",), opaque=("metadata",))
+'''
+
+
+def write_resources(directory: Path, body: str = RESOURCES) -> Path:
+    """Write ``resources.py`` into ``directory`` and return its path."""
+    path = directory / "resources.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def test_resources_file_is_not_a_change_module(tmp_path: Path) -> None:
+    """resources.py declares resources; the changes are bound to them."""
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_a.py", '''
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charge": [rename("a", "b")]})
+    ''')
+    [change] = load_changes(tmp_path)
+    assert [declared.name for declared in change.declarations] == ["charge"]
+    assert set(change.operations) == {"charge", "charge.create"}
+
+
+def test_load_resources_reads_every_declaration(tmp_path: Path) -> None:
+    """Module-level Resources and lists of them are read; no file means no declarations."""
+    assert not load_resources(tmp_path)
+    write_resources(tmp_path, '''
+        from datever import Resource
+        charge = Resource("charge")
+        OTHERS = [Resource("refund"), Resource("checkout.session")]
+    ''')
+    declared = load_resources(tmp_path)
+    assert declared.names == {"charge", "refund", "checkout.session"}
+    assert declared.file == str(tmp_path / "resources.py")
+
+
+def test_undeclared_resource_is_refused_with_the_closest_name(tmp_path: Path) -> None:
+    """A typo in a resource name is caught: file, change, resource and a suggestion."""
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_a.py", '''
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charges": [rename("a", "b")]})
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "2021_06_07_a.py")
+    assert "2021_06_07_a names the resource 'charges'" in str(error)
+    assert str(tmp_path / "resources.py") in str(error)
+    assert "did you mean 'charge'?" in str(error)
+
+
+def test_change_in_resources_file_is_refused(tmp_path: Path) -> None:
+    """A Change declared in resources.py is refused, naming resources.py."""
+    write_resources(tmp_path, RESOURCES + '''
+    from datever import Change, rename
+    change = Change(released="2021-06-07", description="A.",
+                    resources={"charge": [rename("a", "b")]})
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "resources.py")
+    assert "not changes" in str(error)
+
+
+def test_resource_in_change_module_is_refused(tmp_path: Path) -> None:
+    """A Resource declared in a change module is refused, naming the module."""
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_a.py", '''
+        from datever import Resource
+        refund = Resource("refund")
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charge": [rename("a", "b")]})
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "2021_06_07_a.py")
+    assert "resources.py" in str(error)
+
+
+def test_resources_file_without_declarations_is_refused(tmp_path: Path) -> None:
+    """A resources.py that declares nothing is an error, not a silent "no declarations"."""
+    write_resources(tmp_path, '"""Nothing here."""\n')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "resources.py")
+    assert "declares no Resource" in str(error)
+
+
+def test_resources_file_with_a_bad_declaration_names_it(tmp_path: Path) -> None:
+    """A Resource that fails its own checks is reported in resources.py."""
+    write_resources(tmp_path, '''
+        from datever import Resource
+        charge = Resource("charge", requests="charge.create")
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "resources.py")
+    assert "requests=" in str(error)
+
+
+# -- errors of the history as a whole ---------------------------------------------
+
+
+def test_dated_and_named_files_cannot_mix(tmp_path: Path) -> None:
+    """Dated and named changes in one directory are a ChangeError naming both files."""
+    write(tmp_path, "2021_06_07_a.py", '''
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charge": [rename("a", "b")]})
+    ''')
+    write(tmp_path, "v2_b.py", '''
+        change = Change(released="v2", description="B.", resources={"charge": [add("c")]})
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "v2_b.py")
+    assert "mixes dated changes" in str(error)
+    assert str(tmp_path / "2021_06_07_a.py") in str(error)
+
+
+def test_two_changes_with_one_id_name_both_files(tmp_path: Path) -> None:
+    """Two changes declaring one id= are a ChangeError naming both files."""
+    for name in ("2021_06_07_a.py", "2021_06_08_b.py"):
+        write(tmp_path, name, f'''
+            change = Change(released="{name[:10].replace("_", "-")}", description="A.",
+                            id="same", resources={{"charge": [rename("x", "{name[11]}")]}})
+        ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "2021_06_08_b.py")
+    assert "'same' is also used by" in str(error)
+    assert str(tmp_path / "2021_06_07_a.py") in str(error)
+
+
+def test_timeline_gives_the_loader_errors_for_mixed_schemes() -> None:
+    """A Timeline built from mixed changes raises the loader's ChangeError."""
+    dated = Change(released="2021-06-07", description="A.", id="a",
+                   resources={"charge": [rename("a", "b")]})
+    named = Change(released="v2", description="B.", id="b", resources={"charge": [add("c")]})
+    with pytest.raises(ChangeError, match="the history mixes dated changes"):
+        Timeline([dated, named])
+
+
+def test_timeline_gives_the_loader_errors_for_repeated_ids() -> None:
+    """A Timeline built from changes sharing an id raises the loader's ChangeError."""
+    first, second = (Change(released=released, description="A.", id="same",
+                            resources={"charge": [rename("a", "b")]})
+                     for released in ("2021-06-07", "2021-06-08"))
+    with pytest.raises(ChangeError, match="'same' is also used by"):
+        Timeline([first, second])
+
+
+def test_system_exit_in_a_module_is_a_change_error(tmp_path: Path) -> None:
+    """A module calling sys.exit() while imported is reported, not obeyed."""
+    write(tmp_path, "2021_06_07_a.py", "import sys\nsys.exit(3)\n")
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "2021_06_07_a.py")
+    assert "SystemExit" in str(error)
+
+
+def test_keyboard_interrupt_in_a_module_escapes(tmp_path: Path) -> None:
+    """Ctrl-C while loading still stops the program."""
+    write(tmp_path, "2021_06_07_a.py", "raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        load_changes(tmp_path)
+
+
+def test_released_datetime_is_refused(tmp_path: Path) -> None:
+    """released=datetime(...) is refused, naming the file and the date to write."""
+    write(tmp_path, "2021_06_07_a.py", '''
+        import datetime
+        change = Change(released=datetime.datetime(2021, 6, 7, 12), description="A.",
+                        resources={"charge": [rename("a", "b")]})
+    ''')
+    error = load_error(tmp_path)
+    assert error.file == str(tmp_path / "2021_06_07_a.py")
+    assert "released='2021-06-07'" in str(error)
+
+
+def test_beta_since_datetime_is_refused() -> None:
+    """beta_since=datetime(...) is refused like released=."""
+    with pytest.raises(ChangeError, match="beta_since='2021-06-07'"):
+        Change(stage="beta", beta_since=dt.datetime(2021, 6, 7, 12), description="A.",
+               resources={"charge": [rename("a", "b")]})
+
+
+@pytest.mark.parametrize("body", [
+    "raise RuntimeError('boom')\n",
+    '"""No change here."""\n',
+    'change = Change(released="2021-06-07", resources={"charge": [rename("a", "b")]})\n',
+])
+def test_failed_loads_leave_nothing_in_sys_modules(tmp_path: Path, body: str) -> None:
+    """After a failed load, none of the directory's modules stays in sys.modules."""
+    write(tmp_path, "2021_06_06_good.py", '''
+        change = Change(released="2021-06-06", description="Good.",
+                        resources={"charge": [rename("x", "y")]})
+    ''')
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_bad.py", body)
+    before = set(sys.modules)
+    load_error(tmp_path)
+    assert set(sys.modules) - before == set()
+
+
+def test_check_reports_an_undeclared_resource(tmp_path: Path) -> None:
+    """datever check reads resources.py too: a typo is a problem naming the module."""
+    write_resources(tmp_path)
+    write(tmp_path, "2021_06_07_a.py", '''
+        change = Change(released="2021-06-07", description="A.",
+                        resources={"charges": [rename("a", "b")]})
+    ''')
+    problems = collect_problems(tmp_path)
+    assert [(p.kind, p.file) for p in problems] == [("resources",
+                                                    str(tmp_path / "2021_06_07_a.py"))]
+    assert "did you mean 'charge'?" in problems[0].message

@@ -16,9 +16,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datever import Change, Engine, MigrationError, Version, reference_down, reference_up
+from datever import (
+    Change,
+    Engine,
+    MigrationError,
+    Operation,
+    Version,
+    reference_down,
+    reference_up,
+)
 from datever.changes import load_changes
-from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move, Operation
+from datever.operations import Call, Convert, Drop, Expand, Fill, MapValues, Move
+from datever.resources import NOT_SHARED
 from datever.versions import Timeline
 from tests.reference import load_samples
 
@@ -112,8 +121,9 @@ def pending_from(index: int) -> Version:
 
 
 def test_directory_loads_every_module() -> None:
-    """load_changes reads one change per module and skips _samples.py."""
-    modules = sorted(p.stem for p in CHANGES_DIR.glob("*.py") if not p.name.startswith("_"))
+    """load_changes reads one change per module, skips _samples.py and resources.py."""
+    modules = sorted(p.stem for p in CHANGES_DIR.glob("*.py")
+                     if not p.name.startswith("_") and p.name != "resources.py")
     assert sorted(change.id for change in CHANGES) == modules
     assert len(CHANGES) >= 30
 
@@ -483,3 +493,49 @@ def test_a_bad_old_amount_names_the_change(engine: Engine) -> None:
         engine.up(body, "v1", resource="charge.create")
     assert info.value.change == "2019_04_15_amounts_in_cents"
     assert body["amount"] == "12.345"
+
+
+# -- resource declarations (changes/resources.py) ------------------------------------
+
+
+def test_every_resource_the_changes_name_is_declared() -> None:
+    """resources.py declares the API's response resources and, as requests, its bodies."""
+    declared = TIMELINE.resources
+    assert declared.file is not None
+    assert declared.names == set(V1_KEYS) | set(REQUEST_RESOURCES)
+    assert {name for name in declared.names if declared.side(name) == "request"} == set(
+        REQUEST_RESOURCES)
+
+
+def test_metadata_is_opaque_wherever_there_is_metadata() -> None:
+    """Every resource with a metadata property, and its request bodies, never walk it."""
+    with_metadata = {name for name, keys in HEAD_KEYS.items() if "metadata" in keys}
+    expected = with_metadata | {request for request in REQUEST_RESOURCES
+                                if request.split(".")[0] in with_metadata}
+    assert {name for name, props in TIMELINE.resources.opaque.items()
+            if "metadata" in props} == expected
+
+
+def test_no_request_body_repeats_what_its_response_shares() -> None:
+    """A request body's own operations never copy one its response resource shares."""
+    declared = TIMELINE.resources
+    for change in CHANGES:
+        for response, ops in change.resources.items():
+            shared = [op for op in ops if op.kind not in NOT_SHARED]
+            for request in declared.requests_of(response):
+                own = change.resources.get(request, ())
+                assert not [op for op in own if op in shared], change.id
+
+
+def test_charge_metadata_that_looks_like_a_charge_is_not_migrated(engine: Engine) -> None:
+    """Down to v1, a charge's metadata holding a head-shaped charge is returned as is."""
+    charge = samples.charge(random.Random(0))
+    charge["metadata"] = {"object": "charge", "status": "succeeded", "amount": 1234}
+    assert engine.down(charge, "v1")["metadata"] == charge["metadata"]
+
+
+def test_request_metadata_that_looks_like_a_charge_is_not_migrated(engine: Engine) -> None:
+    """Up from v1, a charge request's metadata holding an old charge is returned as is."""
+    body = {"amount": "1.00", "currency": "USD",
+            "metadata": {"object": "charge", "status": "paid", "amount": "1.00"}}
+    assert engine.up(body, "v1", resource="charge.create")["metadata"] == body["metadata"]

@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from datever import Change, ChangeError, Engine, add, add_endpoint, rename
+from datever import (
+    Change,
+    ChangeError,
+    Engine,
+    Resource,
+    add,
+    add_endpoint,
+    remove,
+    rename,
+)
 from datever.versions import Timeline
 
 TODAY = dt.date(2024, 6, 1)
@@ -65,3 +74,22 @@ def test_retroactive_true_on_a_breaking_change_is_refused() -> None:
     with pytest.raises(ChangeError, match="breaking"):
         Timeline([Change(released="2021-01-01", description="no", id="b",
                          resources={"charge": [rename("a", "b")]}, retroactive=True)])
+
+
+def test_remove_on_a_dotted_response_resource_stays_versioned() -> None:
+    """checkout.session is a response resource: removing its property is breaking, and
+    old clients still get the property."""
+    line = Timeline([Change(released="2021-01-01", description="removed", id="r",
+                            resources={"checkout.session": [remove("locale", "auto")]})],
+                    resources=[Resource("checkout.session")])
+    assert line.retroactive == frozenset()
+    assert Engine(line).down({"object": "checkout.session"}, "v1") == {
+        "object": "checkout.session", "locale": "auto"}
+
+
+def test_remove_on_a_declared_request_body_is_retroactive() -> None:
+    """No longer reading a property of a declared request body applies to every version."""
+    line = Timeline([Change(released="2021-01-01", description="ignored", id="i",
+                            resources={"charge.capture": [remove("note")]})],
+                    resources=[Resource("charge.capture", request=True)])
+    assert {c.id for c in line.retroactive} == {"i"}

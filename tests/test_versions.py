@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from datever import Change, VersionError, rename
+from datever import Change, ChangeError, VersionError, rename
 from datever.versions import Timeline, parse_version
 
 ACCEPTED = ("YYYY-MM-DD", "v2021-06-07", "X", "v1")
@@ -250,7 +250,7 @@ def test_resolve_of_non_string_raises_version_error(timeline: Timeline) -> None:
 
 def test_timeline_rejects_duplicate_ids() -> None:
     """Two changes with one id are refused."""
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ChangeError, match="unique"):
         Timeline([change("a", released="2021-01-01"), change("a", released="2021-02-01")])
 
 
