@@ -105,7 +105,8 @@ def down_charge(d):
     # c3
     if 'status' in d:
         _v = d['status']
-        d['status'] = _table2.get(_v, _v)
+        if _v.__class__ is str:
+            d['status'] = _table2.get(_v, _v)
     # c2
     if 'fee' in d:
         d['fee'] = _convert3(d['fee'])
@@ -126,7 +127,8 @@ def up_charge(d):
     # c3
     if 'status' in d:
         _v = d['status']
-        d['status'] = _table3.get(_v, _v)
+        if _v.__class__ is str:
+            d['status'] = _table3.get(_v, _v)
     return d
 """
 
