@@ -10,6 +10,15 @@ registered in ``linecache`` under a unique ``<datever ...>`` filename, one
 Fusion assumes *well-formed* payloads: a head-shaped response carries no
 property that only older versions have. Only down pipelines are fused that
 way; up pipelines (requests, written by clients) run their steps as declared.
+
+Errors: the compiled pipeline runs all of a resource's changes at once, the
+reference interpreter one change over the whole payload at a time, so with
+several faults in a payload they would meet different ones first. The engine
+therefore replays the interpreter when a transform fails and reports its
+error: whenever both fail they name the same change, resource, path and
+reason. They may still differ in one way, and only on an ill-formed down
+payload: fusion can skip a step the interpreter runs (or run one it skips),
+so one of them succeeds where the other fails.
 """
 
 from __future__ import annotations
