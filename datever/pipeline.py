@@ -115,21 +115,22 @@ class Pipeline:
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function.
 
-    Containers nested deeper than MAX_DEPTH stop the walk (``depth`` counts
-    the containers from the root, which is 1): the recursion never nears
-    Python's limit, whatever the caller's own stack.
+    Containers nested deeper than MAX_DEPTH stop the walk (``room`` counts
+    the levels still allowed, MAX_DEPTH at the root): the recursion never
+    nears Python's limit, whatever the caller's own stack.
     """
     get = table.get
 
-    def walk_dict(node: dict[str, Any], resource: str | None = None, depth: int = 1) -> Any:
-        if depth > MAX_DEPTH:
+    def walk_dict(node: dict[str, Any], resource: str | None = None,
+                  room: int = MAX_DEPTH) -> Any:
+        if not room:
             raise _TooDeep
-        depth += 1
+        room -= 1
         for key, value in node.items():
             kind = type(value)
             if kind is dict:
                 try:
-                    result = walk_dict(value, None, depth)
+                    result = walk_dict(value, None, room)
                 except MigrationError as exc:
                     exc.path.insert(0, key)
                     raise
@@ -137,7 +138,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> 
                     node[key] = result
             elif kind is list:
                 try:
-                    walk_list(value, depth)
+                    walk_list(value, room)
                 except MigrationError as exc:
                     exc.path.insert(0, key)
                     raise
@@ -153,15 +154,15 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> 
         except Exception as exc:
             raise _located(exc, resource) from exc
 
-    def walk_list(node: list[Any], depth: int) -> None:
-        if depth > MAX_DEPTH:
+    def walk_list(node: list[Any], room: int) -> None:
+        if not room:
             raise _TooDeep
-        depth += 1
+        room -= 1
         for index, value in enumerate(node):
             kind = type(value)
             if kind is dict:
                 try:
-                    result = walk_dict(value, None, depth)
+                    result = walk_dict(value, None, room)
                 except MigrationError as exc:
                     exc.path.insert(0, index)
                     raise
@@ -169,7 +170,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> 
                     node[index] = result
             elif kind is list:
                 try:
-                    walk_list(value, depth)
+                    walk_list(value, room)
                 except MigrationError as exc:
                     exc.path.insert(0, index)
                     raise
@@ -186,7 +187,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> 
                                      f"got {type(node).__name__}", resource=resource,
                                      reason="not_an_object")
             if kind is list:
-                walk_list(node, 1)
+                walk_list(node, MAX_DEPTH)
         except _TooDeep:
             raise too_deep(resource) from None
         return node
