@@ -22,14 +22,20 @@ __all__ = ["reference_down", "reference_run", "reference_up"]
 
 def reference_down(payload: Any, version: Version, *, discriminator: str = "object",
                    resource: str | None = None) -> Any:
-    """Migrate a head-shaped payload down to ``version``; the input is not modified."""
+    """Migrate a head-shaped payload down to ``version``; the input is not modified.
+
+    As in the engine, a payload no step can touch is returned as is.
+    """
     return reference_run(payload, tuple(reversed(version.pending)), "down",
                          discriminator=discriminator, resource=resource)
 
 
 def reference_up(payload: Any, version: Version, *, resource: str,
                  discriminator: str = "object") -> Any:
-    """Migrate a ``resource`` payload written at ``version`` up to the head."""
+    """Migrate a ``resource`` payload written at ``version`` up to the head; the input is kept.
+
+    As in the engine, a payload no step can touch is returned as is.
+    """
     return reference_run(payload, version.pending, "up", discriminator=discriminator,
                          resource=resource)
 

@@ -23,7 +23,9 @@ __all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
 #: levels deep), the default of .NET's System.Text.Json, and small next to Python's
 #: recursion limit of 1000 frames: decoding, walking and the reference interpreter
 #: (two frames a level for its deep copy) stay far from it even under the many
-#: frames of an ASGI server.
+#: frames of an ASGI server: at 64 levels the engine needs under 100 frames, the
+#: interpreter under 150, so the verdict depends on the payload alone whenever the
+#: caller leaves that much of the limit.
 MAX_DEPTH = 64
 
 Walker = Callable[[Any, "str | None"], Any]

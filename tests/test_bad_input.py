@@ -159,10 +159,23 @@ def test_unencodable_result_is_not_encodable_error() -> None:
         encoding_engine().up_json(b'{"amount": 1}', "v1", resource="charge.create")
     assert info.value.reason == "not_encodable"
     assert isinstance(info.value.__cause__, ValueError)
-    assert str(info.value).startswith("the migrated payload cannot be encoded as JSON: "
-                                      "ValueError: Exceeds the limit (4300 digits)")
-    assert str(info.value).endswith(
-        "(up from v1, at $, resource 'charge.create', reason not_encodable)")
+    assert info.value.message.startswith("the migrated payload cannot be encoded as JSON: "
+                                         "ValueError: Exceeds the limit (4300 digits)")
+
+
+def test_not_encodable_message_is_pinned() -> None:
+    """The full text of a not_encodable error."""
+    def opaque(obj: dict[str, Any]) -> None:
+        obj["when"] = object()
+
+    engine = Engine(Timeline([Change(released="2021-01-01", id="c1", description="c",
+                                     retroactive=False,
+                                     resources={"charge": [custom(down=opaque)]})]))
+    with pytest.raises(MigrationError) as info:
+        engine.down_json(b'{"object": "charge"}', "v1")
+    assert str(info.value) == (
+        "the migrated payload cannot be encoded as JSON: TypeError: Encoding objects of type "
+        "object is unsupported (down to v1, at $, reason not_encodable)")
 
 
 @pytest.mark.parametrize("value", [object(), 10**5000, {(1, 2): 3}, {None: 1}],
