@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -247,6 +248,16 @@ def test_transform_message_is_pinned() -> None:
     assert info.value.message == "RuntimeError: boom"
     assert str(info.value) == ("RuntimeError: boom (down to v1, at $.data[0], resource "
                                "'customer', change c1, release 2021-01-01, reason transform)")
+
+
+def test_migration_error_pickles_with_its_fields() -> None:
+    """A MigrationError crossing a process boundary keeps every field and its text."""
+    error = MigrationError("ValueError: no", change="c1", release="2021-01-01",
+                           resource="charge", path=["data", 0], direction="down",
+                           version="v1", reason="transform")
+    copied = pickle.loads(pickle.dumps(error))
+    assert vars(copied) == vars(error)
+    assert str(copied) == str(error)
 
 
 def test_message_is_never_prefixed_by_the_engine() -> None:
