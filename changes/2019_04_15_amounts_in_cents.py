@@ -15,6 +15,7 @@ from datever import Change, convert
 # Converters run on every request and response: they refuse absurd input before any
 # big arithmetic (int(Decimal("1e999000")) alone takes many seconds of CPU).
 _DIGITS = 18  # at most 18 digits of cents: every amount fits a signed 64-bit integer
+_TOO_MANY_CENTS = 10**_DIGITS
 _LONGEST = 40  # characters of a decimal string: the digits, a sign, a point, some zeros
 _EXACT = Context(prec=_LONGEST)  # such a string has no more digits: scaling never rounds
 
@@ -23,7 +24,7 @@ def _cents_to_decimal(cents: int) -> str:
     if type(cents) is not int:  # True is an int to Python, not to JSON
         raise ValueError(f"amount must be an integer number of cents, "
                          f"got {type(cents).__name__}")
-    if abs(cents) >= 10**_DIGITS:
+    if abs(cents) >= _TOO_MANY_CENTS:
         raise ValueError(f"amount has more than {_DIGITS} digits of cents")
     sign = "-" if cents < 0 else ""
     whole, fraction = divmod(abs(cents), 100)
