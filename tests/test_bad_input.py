@@ -21,6 +21,7 @@ from datever import (
     MigrationError,
     Operation,
     Timeline,
+    add,
     collapse,
     convert,
     custom,
@@ -28,6 +29,7 @@ from datever import (
     move,
     reference_down,
     reference_up,
+    remove,
     rename,
 )
 from datever.engine import MAX_DEPTH
@@ -328,6 +330,21 @@ def test_every_constant_kind_compiles_like_the_reference(value: Any) -> None:
     up = engine.up(old, version, resource="charge")
     assert up == reference_up(old, version, resource="charge")
     assert "limit" not in up
+
+
+def test_reported_infinite_and_nan_defaults_migrate_every_payload() -> None:
+    """remove("limit", inf) and add("score", nan) compile to working code, as the reference."""
+    engine = Engine(Timeline([Change(
+        released="2021-01-01", id="c1", description="c", retroactive=False,
+        resources={"charge": [remove("limit", float("inf")), add("score", float("nan"))],
+                   "charge.create": [add("score", float("nan"))]})]))
+    version = engine.resolve("v1")
+    down = engine.down({"object": "charge", "score": 1.0}, version)
+    assert down == reference_down({"object": "charge", "score": 1.0}, version)
+    assert down == {"object": "charge", "limit": float("inf")}
+    up = engine.up({"limit": 5}, version, resource="charge.create")
+    assert up == reference_up({"limit": 5}, version, resource="charge.create")
+    assert up["score"] != up["score"]  # nan
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("nan"), 10**5000],
