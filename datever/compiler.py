@@ -10,10 +10,20 @@ registered in ``linecache`` under a unique ``<datever ...>`` filename, one
 Fusion assumes *well-formed* payloads: a head-shaped response carries no
 property that only older versions have. Only down pipelines are fused that
 way; up pipelines (requests, written by clients) run their steps as declared.
+
+Errors: the compiled pipeline runs all of a resource's changes at once, the
+reference interpreter one change over the whole payload at a time, so with
+several faults in a payload they would meet different ones first. The engine
+therefore replays the interpreter when a transform fails and reports its
+error: whenever both fail they name the same change, resource, path and
+reason. They may still differ in one way, and only on an ill-formed down
+payload: fusion can skip a step the interpreter runs (or run one it skips),
+so one of them succeeds where the other fails.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import itertools
 import linecache
@@ -291,7 +301,31 @@ class _Source:
 
 
 def _literal(value: Any) -> bool:
-    return type(value) in _SCALARS
+    """True when ``repr(value)`` is Python source that evaluates back to ``value``.
+
+    Only plain scalars qualify, and not all of them: ``inf`` and ``nan`` are
+    names, not literals, and a huge int has no repr at all.
+    """
+    if type(value) not in _SCALARS:
+        return False
+    try:
+        back = ast.literal_eval(repr(value))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return type(back) is type(value) and back == value
+
+
+def _constant(src: _Source, value: Any) -> str:
+    """Source for ``value``: a literal, a bound immutable scalar, or a fresh deep copy.
+
+    Each payload gets its own copy of a mutable default, as the interpreter's
+    ``Fill`` gives it (``copy.deepcopy``).
+    """
+    if _literal(value):
+        return repr(value)
+    if type(value) in _SCALARS:
+        return src.bind(value, "default")
+    return f"_deepcopy({src.bind(value, 'default')})"
 
 
 def _emit_step(src: _Source, fused: FusedStep) -> None:
@@ -309,10 +343,8 @@ def _emit_step(src: _Source, fused: FusedStep) -> None:
         key = repr(step.key)
         if step.compute is not None:
             value = f"{src.bind(step.compute, 'compute')}(d)"
-        elif _literal(step.default):
-            value = repr(step.default)
         else:
-            value = f"_deepcopy({src.bind(step.default, 'default')})"
+            value = _constant(src, step.default)
         if fused.note == "default":
             src.emit(f"    d[{key}] = {value}", origin)
         else:
@@ -322,12 +354,15 @@ def _emit_step(src: _Source, fused: FusedStep) -> None:
         key, typed = repr(step.key), step.typed
         src.emit(f"    if {key} in d:", origin)
         src.emit(f"        _v = d[{key}]", origin)
+        # only scalars can be in the table: objects and arrays (unhashable) stay as they are
         if typed is None:
             table = src.bind(dict(step.table), "table")
-            src.emit(f"        d[{key}] = {table}.get(_v, _v)", origin)
+            src.emit("        if _v.__class__ is str:", origin)
+            src.emit(f"            d[{key}] = {table}.get(_v, _v)", origin)
         else:  # non-string keys: True, 1 and 1.0 are different JSON values
             table = src.bind(typed, "table")
-            src.emit(f"        d[{key}] = {table}.get((_v.__class__, _v), _v)", origin)
+            src.emit(f"        if _v.__class__ in {src.bind(_SCALARS, 'scalars')}:", origin)
+            src.emit(f"            d[{key}] = {table}.get((_v.__class__, _v), _v)", origin)
     elif type(step) is Convert:
         key, fn = repr(step.key), src.bind(step.fn, "convert")
         src.emit(f"    if {key} in d:", origin)
@@ -415,7 +450,8 @@ def compile_resource(resource: str, direction: Direction,
     src = _Source()
     src.globals["_deepcopy"] = copy.deepcopy
     src.globals["_not_object"] = _not_object
-    name = f"{direction}_{''.join(c if c.isalnum() else '_' for c in resource)}"
+    # ASCII only: str.isalnum() admits characters (superscripts) that no identifier may hold
+    name = f"{direction}_{''.join(c if c.isascii() and c.isalnum() else '_' for c in resource)}"
     src.emit(f"def {name}(d):")
     for item in fused:
         if type(item.step) is Rebuild:

@@ -3,6 +3,11 @@
 Bytes in and bytes out on the hot path (one msgspec Decoder and Encoder,
 built once), Python objects in and out for convenience. The caller's object
 is never modified, and a failed migration returns nothing half-done.
+
+Bad input never escapes as anything but a :class:`MigrationError`, whose
+``reason`` says what was wrong. Payloads nested deeper than ``MAX_DEPTH``
+(64: ten times a real API payload's nesting, far below Python's recursion
+limit whatever the caller's stack) are refused with reason ``"too_deep"``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import msgspec
 
 from datever.changes import Direction, load_changes, load_resources
 from datever.errors import MigrationError
-from datever.pipeline import Pipeline
+from datever.interpreter import reference_run
+from datever.pipeline import MAX_DEPTH, Pipeline, too_deep
 from datever.versions import Timeline, Version
 
-__all__ = ["Engine"]
+__all__ = ["MAX_DEPTH", "Engine"]
 
 
 class Engine:
@@ -94,11 +100,18 @@ class Engine:
 
         Resources are found by their discriminator at any depth; ``resource``
         names the root's type when it has none. Returns ``data`` itself when
-        nothing in it needs migrating.
+        nothing in it needs migrating (then it is neither decoded nor checked).
         """
         pipeline = self.pipeline(version, "down")
-        if pipeline.is_empty or (resource is None and not pipeline.might_touch(data)):
+        if pipeline.is_empty:
             return data
+        if resource is None:
+            try:
+                untouched = not pipeline.might_touch(data)
+            except TypeError as exc:
+                raise self._not_bytes(pipeline, data, resource) from exc
+            if untouched:
+                return data
         return self._run_json(pipeline, data, resource)
 
     def up_json(self, data: bytes, version: Version | str, *, resource: str) -> bytes:
@@ -112,16 +125,41 @@ class Engine:
         try:
             payload = self._decoder.decode(data)
         except msgspec.DecodeError as exc:
-            raise MigrationError(f"invalid JSON: {exc}", resource=resource) from exc
-        return self._encoder.encode(self._run(pipeline, payload, resource))
+            raise _error(pipeline, f"invalid JSON: {exc}", resource, "invalid_json") from exc
+        except RecursionError:
+            raise _stamped(too_deep(resource), pipeline) from None
+        except TypeError as exc:
+            raise self._not_bytes(pipeline, data, resource) from exc
+        result = self._run(pipeline, payload, resource, lambda: self._decoder.decode(data))
+        try:
+            return self._encoder.encode(result)
+        except Exception as exc:  # a value JSON cannot hold: an int past 4300 digits, a set key
+            raise _error(pipeline, f"the migrated payload cannot be encoded as JSON: "
+                         f"{type(exc).__name__}: {exc}", resource, "not_encodable") from exc
 
-    def _run(self, pipeline: Pipeline, payload: Any, resource: str | None) -> Any:
+    @staticmethod
+    def _not_bytes(pipeline: Pipeline, data: object, resource: str | None) -> MigrationError:
+        return _error(pipeline, f"expected JSON bytes, got {type(data).__name__}", resource,
+                      "not_json")
+
+    def _run(self, pipeline: Pipeline, payload: Any, resource: str | None,
+             original: Callable[[], Any]) -> Any:
+        """Run ``pipeline`` on ``payload`` (a fresh object), or raise a located MigrationError.
+
+        A failing transform is replayed by the reference interpreter on
+        ``original()`` (a fresh copy of the input): when it fails elsewhere,
+        its error is raised, so both always blame the same change and place.
+        """
         try:
             return pipeline.run(payload, resource)
         except MigrationError as exc:
-            where = "down to" if pipeline.direction == "down" else "up from"
-            exc.message = f"{where} {pipeline.version}: {exc.message}"
-            raise
+            error = exc
+            if exc.reason == "transform":
+                error = _replayed(pipeline, original(), resource, exc)
+            raise _stamped(error, pipeline) from error.__cause__
+        except Exception as exc:  # not raised by a transform: a walk that could not finish
+            raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
+                         "transform") from exc
 
     # -- Python objects -------------------------------------------------------
 
@@ -134,20 +172,60 @@ class Engine:
         pipeline = self.pipeline(version, "down")
         if pipeline.is_empty:
             return payload
-        return self._run(pipeline, self._copy(payload, resource), resource)
+        return self._run(pipeline, self._copy(pipeline, payload, resource), resource,
+                         lambda: self._copy(pipeline, payload, resource))
 
     def up(self, payload: Any, version: Version | str, *, resource: str) -> Any:
         """Migrate a request object for ``resource`` up from ``version``; returns a new object."""
         pipeline = self.pipeline(version, "up")
         if pipeline.is_empty:
             return payload
-        return self._run(pipeline, self._copy(payload, resource), resource)
+        return self._run(pipeline, self._copy(pipeline, payload, resource), resource,
+                         lambda: self._copy(pipeline, payload, resource))
 
-    def _copy(self, payload: Any, resource: str | None) -> Any:
+    def _copy(self, pipeline: Pipeline, payload: Any, resource: str | None) -> Any:
+        """A fresh copy of ``payload`` as JSON data (what its bytes would decode to)."""
         try:
             return self._decoder.decode(self._encoder.encode(payload))
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise MigrationError(f"not a JSON value: {exc}", resource=resource) from exc
+        except RecursionError:
+            raise _stamped(too_deep(resource), pipeline) from None
+        except Exception as exc:  # msgspec's TypeError, EncodeError, ValueError (huge ints)
+            raise _error(pipeline, f"not a JSON value: {exc}", resource, "not_json") from exc
 
     def __repr__(self) -> str:
         return f"<Engine {self.timeline!r}, {len(self._pipelines)} pipelines cached>"
+
+
+def _error(pipeline: Pipeline, message: str, resource: str | None,
+           reason: str) -> MigrationError:
+    return MigrationError(message, resource=resource, reason=reason,
+                          direction=pipeline.direction, version=pipeline.version)
+
+
+def _stamped(error: MigrationError, pipeline: Pipeline) -> MigrationError:
+    """``error``, now saying which way and which version the migration went."""
+    error.direction = pipeline.direction
+    error.version = pipeline.version
+    return error
+
+
+def _replayed(pipeline: Pipeline, original: Any, resource: str | None,
+              compiled: MigrationError) -> MigrationError:
+    """The reference interpreter's error on ``original`` when it blames another place.
+
+    The compiled pipeline runs all of one resource's changes together, the
+    interpreter one change over the whole payload at a time: with two faults
+    in a payload they can meet different ones first. The interpreter is the
+    definition, so its error wins; the compiled one (whose traceback shows
+    the generated line) is kept when they agree, or when only it fails.
+    """
+    try:
+        reference_run(original, pipeline.changes, pipeline.direction,
+                      discriminator=pipeline.discriminator, resource=resource)
+    except MigrationError as reference:
+        where = (reference.change, reference.resource, reference.path, reference.reason)
+        if where != (compiled.change, compiled.resource, compiled.path, compiled.reason):
+            return reference
+    except Exception:  # the interpreter cannot do better than the compiled error
+        return compiled
+    return compiled

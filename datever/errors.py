@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["AccessError", "ChangeError", "DateverError", "MigrationError", "VersionError"]
+from typing import Any
+
+__all__ = [
+    "MIGRATION_REASONS", "AccessError", "ChangeError", "DateverError", "MigrationError",
+    "VersionError",
+]
 
 ACCEPTED_FORMS = (
     "a UTC date YYYY-MM-DD (2021-06-07), the same with a leading v (v2021-06-07), "
@@ -53,23 +58,48 @@ class ChangeError(DateverError):
         return ChangeError(self.detail, file=file)
 
 
+#: The closed set of :attr:`MigrationError.reason` codes, for programs that react to them.
+MIGRATION_REASONS = frozenset({
+    "invalid_json",   # bytes that do not parse as JSON
+    "too_deep",       # arrays and objects nested past the engine's MAX_DEPTH
+    "not_an_object",  # a named resource (a request body) that is not a JSON object
+    "not_json",       # a Python value that is not JSON data (a set key, an object(), ...)
+    "not_encodable",  # a migrated payload that cannot be encoded as JSON
+    "transform",      # a change's transform raised
+})
+
+
 class MigrationError(DateverError):
     """A payload could not be migrated.
 
-    Names the change (module), its release, the resource and the JSON path
-    (a list of keys and indexes, rendered as ``$.data[3].customer``) where it
-    failed; ``__cause__`` holds the original exception.
+    ``message`` is the bare detail (never prefixed); the other fields say
+    where: ``change`` (module id) and ``release``, the ``resource``, ``path``
+    (keys and indexes, rendered by :attr:`json_path` as ``$.data[3].customer``),
+    ``direction`` (``"up"``, ``"down"`` or None) and ``version`` (the name of
+    the version migrated to or from). ``reason`` is one of
+    :data:`MIGRATION_REASONS`. ``str()`` composes them all in one stable
+    format; ``__cause__`` holds the original exception.
     """
 
     def __init__(self, message: str, *, change: str | None = None,
                  release: str | None = None, resource: str | None = None,
-                 path: list[str | int] | None = None) -> None:
+                 path: list[str | int] | None = None, direction: str | None = None,
+                 version: str | None = None, reason: str = "transform") -> None:
+        if reason not in MIGRATION_REASONS:
+            raise ValueError(f"unknown MigrationError reason {reason!r}")
         self.message = message
         self.change = change
         self.release = release
         self.resource = resource
         self.path: list[str | int] = path if path is not None else []
+        self.direction = direction
+        self.version = version
+        self.reason = reason
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only fields: pickle (multiprocessing, logging handlers) must keep them
+        return (_rebuild, (self.message, self.__dict__.copy()))
 
     @property
     def json_path(self) -> str:
@@ -80,11 +110,28 @@ class MigrationError(DateverError):
         return "".join(parts)
 
     def __str__(self) -> str:
-        where = [f"at {self.json_path}"]
+        """``<message> (<direction> <version>, at <path>, resource, change, release, reason)``.
+
+        For example ``ValueError: boom (up from v1, at $.data[0], resource
+        'charge', change 2021_01_01_x, release 2021-01-01, reason transform)``; parts
+        that are not known are left out.
+        """
+        where = []
+        if self.direction is not None:
+            where.append(f"{'down to' if self.direction == 'down' else 'up from'} "
+                         f"{self.version}" if self.version else self.direction)
+        where.append(f"at {self.json_path}")
         if self.resource:
             where.append(f"resource {self.resource!r}")
         if self.change:
             where.append(f"change {self.change}")
         if self.release:
             where.append(f"release {self.release}")
+        where.append(f"reason {self.reason}")
         return f"{self.message} ({', '.join(where)})"
+
+
+def _rebuild(message: str, fields: dict[str, Any]) -> MigrationError:
+    error = MigrationError(message, reason=fields.get("reason", "transform"))
+    error.__dict__.update(fields)
+    return error

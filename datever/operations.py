@@ -202,9 +202,12 @@ class MapValues(Step):
     def apply(self, obj: Obj) -> Obj:
         if self.key in obj:
             value = obj[self.key]
+            if type(value) not in _SCALARS:  # objects and arrays are never in the table
+                return obj
             typed = self.typed
             if typed is None:
-                obj[self.key] = self.table.get(value, value)
+                if type(value) is str:
+                    obj[self.key] = self.table.get(value, value)
             else:
                 obj[self.key] = typed.get((type(value), value), value)
         return obj
@@ -391,7 +394,11 @@ def remove(prop: str, default: Any = None, *, compute: ValueFn | None = None,
 def map_values(prop: str, mapping: Mapping[Any, Any]) -> Operation:
     """The values of ``prop`` are renamed, ``{old: new}`` (an enum rename). Lossless.
 
-    The mapping must be one-to-one so that down can invert it.
+    The mapping must be one-to-one so that down can invert it. Values not in
+    it stay as they are, objects and arrays included. Keys match by JSON type
+    as well as value: ``True`` matches only JSON ``true``, never ``1`` (Python
+    holds ``True == 1 == 1.0``, JSON does not), and ``1`` matches only the
+    integer ``1``, not ``1.0``.
     """
     _check_name(prop, "map_values: property")
     if not isinstance(mapping, Mapping) or not mapping:

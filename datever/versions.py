@@ -271,12 +271,12 @@ class Timeline:
                                reason="unknown", accepted=self.accepted)
         assert parsed.date is not None
         date, warning = parsed.date, None
-        tomorrow = today + dt.timedelta(days=1)
-        if date > tomorrow:
+        ahead = date.toordinal() - today.toordinal()  # date.max has no tomorrow to compare
+        if ahead > 1:
             raise VersionError(requested, f"{requested!r} is in the future "
                                f"(today is {today.isoformat()} UTC)", reason="future",
                                accepted=self.accepted)
-        if date == tomorrow:
+        if ahead == 1:
             warning = (f"{requested} is tomorrow in UTC; it is served as today's "
                        "newest release")
         index = bisect.bisect_right(self.releases, date)

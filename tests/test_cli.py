@@ -704,13 +704,27 @@ def test_migrate_ndjson_reports_a_bad_line_and_goes_on(small: Path) -> None:
 
 def test_migrate_error_names_the_change_and_the_path(small: Path) -> None:
     """A transform that fails is reported with its change, release and JSON path."""
-    bad = {"object": "list", "data": [{"object": "charge", "status": ["paid"]}]}
+    write(small, {"2021_06_01_fee_sign.py": '''
+        """A charge's `fee` changes sign."""
+
+        from datever import Change, convert
+
+
+        def negate(value: int) -> int:
+            return -value
+
+
+        change = Change(released="2021-06-01",
+                        resources={"charge": [convert("fee", down=negate, up=negate)]})
+    '''})
+    bad = {"object": "list", "data": [{"object": "charge", "fee": "ten"}]}
     result = on(small, "migrate", "v1", stdin=json.dumps(bad) + "\n")
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines()[0] == (
-        "datever: error: <stdin>:1: down to v1: TypeError: unhashable type: 'list' (at "
-        "$.data[0], resource 'charge', change 2021_03_01_status_succeeded, release 2021-03-01)")
+        "datever: error: <stdin>:1: TypeError: bad operand type for unary -: 'str' (down to "
+        "v1, at $.data[0], resource 'charge', change 2021_06_01_fee_sign, release 2021-06-01, "
+        "reason transform)")
 
 
 def test_migrate_strict_stops_at_the_bad_line(small: Path) -> None:

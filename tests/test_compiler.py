@@ -105,7 +105,8 @@ def down_charge(d):
     # c3
     if 'status' in d:
         _v = d['status']
-        d['status'] = _table2.get(_v, _v)
+        if _v.__class__ is str:
+            d['status'] = _table2.get(_v, _v)
     # c2
     if 'fee' in d:
         d['fee'] = _convert3(d['fee'])
@@ -126,7 +127,8 @@ def up_charge(d):
     # c3
     if 'status' in d:
         _v = d['status']
-        d['status'] = _table3.get(_v, _v)
+        if _v.__class__ is str:
+            d['status'] = _table3.get(_v, _v)
     return d
 """
 
@@ -473,3 +475,13 @@ def test_mixed_history_matches_reference_down_and_up() -> None:
     data = msgspec.json.encode(payload)
     assert msgspec.json.decode(engine.down_json(data, "v1")) == reference_down(
         payload, engine.resolve("v1"))
+
+
+def test_resource_name_that_is_no_identifier_compiles() -> None:
+    """A resource named with non-ASCII alphanumerics (``charge²``) still gets a function."""
+    engine = Engine(Timeline([Change(released="2021-01-01", id="c1", description="c",
+                                     resources={"charge²": [rename("amount_cents", "amount")]})]))
+    function = only_function(engine, resource="charge²")
+    assert function.source.startswith("def down_charge_(d):")
+    assert engine.down({"object": "charge²", "amount": 1}, "v1") == {
+        "object": "charge²", "amount_cents": 1}

@@ -551,11 +551,16 @@ def test_down_equals_reference_down(engine: Engine, version: str, payload: Any) 
 
 
 def test_up_error_says_the_version_it_migrates_from() -> None:
-    """A failing up migration is reported as 'up from <version>', not 'up to'."""
+    """A failing up migration says 'up from <version>' in its fields, not in its message."""
     def explode(obj: dict[str, object]) -> None:
         raise RuntimeError("boom")
 
     engine = Engine(Timeline([Change(released="2021-01-01", description="c", id="c1",
                                      resources={"charge.create": [custom(up=explode)]})]))
-    with pytest.raises(MigrationError, match=r"^up from v1: RuntimeError: boom"):
+    with pytest.raises(MigrationError) as info:
         engine.up({"amount": 1}, "v1", resource="charge.create")
+    error = info.value
+    assert (error.message, error.direction, error.version, error.reason) == (
+        "RuntimeError: boom", "up", "v1", "transform")
+    assert str(error) == ("RuntimeError: boom (up from v1, at $, resource 'charge.create', "
+                          "change c1, release 2021-01-01, reason transform)")

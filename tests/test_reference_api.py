@@ -539,3 +539,83 @@ def test_request_metadata_that_looks_like_a_charge_is_not_migrated(engine: Engin
     body = {"amount": "1.00", "currency": "USD",
             "metadata": {"object": "charge", "status": "paid", "amount": "1.00"}}
     assert engine.up(body, "v1", resource="charge.create")["metadata"] == body["metadata"]
+
+
+# -- money converters refuse absurd input --------------------------------------------
+
+AMOUNTS = "2019_04_15_amounts_in_cents"
+BALANCES = "2020_11_09_customer_balance_in_cents"
+ABSURD_DECIMALS = [b'"1e999000"', b'"1e5000"', b'"-1e5000"', b'"1e-999000"', b'"0e999999999"',
+                   b'"NaN"', b'"sNaN"', b'"Infinity"', b'"-inf"', b'"twelve"', b'""',
+                   b'"10000000000000000"', b'"' + b"1" * 41 + b'"', b"true", b"12", b"12.5",
+                   b"null", b"{}", b"[]"]
+
+
+def test_the_reported_absurd_amount_is_refused_with_a_clear_error(engine: Engine) -> None:
+    """The 21-byte body {"amount":"1e999000"} is refused at once, naming the change."""
+    body = b'{"amount":"1e999000"}'
+    assert len(body) == 21
+    with pytest.raises(MigrationError) as info:
+        engine.up_json(body, "v1", resource="charge.create")
+    assert str(info.value) == (
+        "ValueError: amount '1e999000' has an exponent out of range (up from v1, at $, "
+        "resource 'charge.create', change 2019_04_15_amounts_in_cents, release 2019-04-15, "
+        "reason transform)")
+
+
+def test_an_amount_past_json_integers_is_refused_not_encoded(engine: Engine) -> None:
+    """{"amount":"1e5000"} is refused by the converter, not by the JSON encoder."""
+    with pytest.raises(MigrationError) as info:
+        engine.up_json(b'{"amount":"1e5000"}', "v1", resource="charge.create")
+    assert (info.value.change, info.value.reason) == (AMOUNTS, "transform")
+    assert info.value.message == "ValueError: amount '1e5000' has an exponent out of range"
+
+
+@pytest.mark.parametrize("value", ABSURD_DECIMALS, ids=lambda value: value.decode()[:20])
+@pytest.mark.parametrize(("resource", "prop", "change"), [
+    ("charge.create", "amount", AMOUNTS), ("refund.create", "amount", AMOUNTS),
+    ("customer.create", "account_balance", BALANCES)])
+def test_absurd_old_decimal_is_refused_by_its_change(engine: Engine, resource: str, prop: str,
+                                                     change: str, value: bytes) -> None:
+    """A non-string, non-finite, non-numeric or huge decimal is a ValueError of its change."""
+    body = b'{"%s":%s}' % (prop.encode(), value)
+    with pytest.raises(MigrationError) as info:
+        engine.up_json(body, "v1", resource=resource)
+    assert (info.value.change, info.value.reason) == (change, "transform")
+    assert info.value.message.startswith(f"ValueError: {prop.removeprefix('account_')}")
+
+
+def money_converters(change_id: str, resource: str) -> list[Convert]:
+    """The convert steps ``change_id`` runs on ``resource`` going down."""
+    steps = TIMELINE.change(change_id).steps(resource, "down")
+    return [step for step in steps if isinstance(step, Convert)]
+
+
+@pytest.mark.parametrize("cents", [True, False, 12.5, "1234", None, {}, [], 10**18, -(10**18),
+                                   10**5000], ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize(("change", "resource"), [(AMOUNTS, "charge"), (BALANCES, "customer")])
+def test_cents_to_decimal_refuses_what_is_not_cents(change: str, resource: str,
+                                                     cents: Any) -> None:
+    """Down, only an int of at most 18 digits is turned into a decimal string."""
+    step = money_converters(change, resource)[0]
+    with pytest.raises(ValueError, match=r"integer number of cents|more than 18 digits"):
+        step.fn(cents)
+
+
+@pytest.mark.parametrize(("change", "resource"), [(AMOUNTS, "charge"), (BALANCES, "customer")])
+def test_money_converters_round_trip_the_largest_amount(change: str, resource: str) -> None:
+    """The bound is inclusive of 18 digits of cents, both ways."""
+    down = money_converters(change, resource)[0].fn
+    up = next(step.fn for step in TIMELINE.change(change).steps(resource, "up")
+              if isinstance(step, Convert))
+    assert down(10**18 - 1) == "9999999999999999.99"
+    assert up("9999999999999999.99") == 10**18 - 1
+    assert up(down(-1250)) == -1250
+
+
+def test_readme_change_module_is_the_real_module() -> None:
+    """The change module shown in the README is exactly changes/2019_04_15_amounts_in_cents.py."""
+    readme = (CHANGES_DIR.parent / "README.md").read_text()
+    section = readme[readme.index("## A change module"):]
+    block = section[section.index("```python\n") + len("```python\n"):section.index("```\n")]
+    assert block == (CHANGES_DIR / f"{AMOUNTS}.py").read_text()
