@@ -222,10 +222,35 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
     if not root.is_dir():
         raise ChangeError(f"no changes directory at {str(root)!r}")
     package = "datever_changes_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
-    changes = [_load_module(path, package) for path in sorted(root.glob("*.py"))
-               if not path.name.startswith("_")]
+    changes = [_load_module(path, package) for path in _module_paths(root)]
     check_collisions(changes)
     return sorted(changes, key=lambda change: change.sort_key)
+
+
+def _module_paths(root: Path) -> list[Path]:
+    """The change modules of ``root`` in name order: every ``*.py`` not starting with ``_``."""
+    return [path for path in sorted(root.glob("*.py")) if not path.name.startswith("_")]
+
+
+def load_each(directory: str | Path) -> list[Change | ChangeError]:
+    """Every change module of ``directory`` loaded on its own, in file name order: its
+    Change, or the ChangeError that stops it loading.
+
+    For ``datever check``, which lists every error at once where
+    :func:`load_changes` stops at the first; the history is not validated.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise ChangeError(f"no changes directory at {str(root)!r}")
+    # Not load_changes' package, so a check never replaces the modules it imported.
+    package = "datever_check_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
+    loaded: list[Change | ChangeError] = []
+    for path in _module_paths(root):
+        try:
+            loaded.append(_load_module(path, package))
+        except ChangeError as exc:
+            loaded.append(exc)
+    return loaded
 
 
 def _load_module(path: Path, package: str) -> Change:
