@@ -303,9 +303,6 @@ def _cmd_new(ctx: _Context) -> int:
     if not scaffold.slug(summary):
         return ctx.usage_error(f"{summary!r}: the summary needs letters or digits for a "
                                "file name")
-    if ctx.args.timeline:
-        return ctx.usage_error("new writes a module into the changes directory (--changes "
-                               "DIR); it cannot add to a --timeline object")
     path = ctx.changes_dir / scaffold.file_name(summary, ctx.today, stage)
     ctx.changes_dir.mkdir(parents=True, exist_ok=True)
     try:

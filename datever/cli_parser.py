@@ -183,11 +183,14 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, argparse.ArgumentParser]
     index = _command_index(argv)
     if index is None or argv[index] not in commands:
         parser.parse_args(argv)  # exits with the help, or with what is wrong
-        parser.error("no COMMAND given")
+        parser.error("give a COMMAND: " + ", ".join(COMMANDS))
     args = parser.parse_args(argv[:index])
     command = commands[argv[index]]
     command.parse_intermixed_args(argv[index + 1:], namespace=args)
     args.command = argv[index]
+    if args.command == "new" and args.timeline:
+        command.error("new writes a module into the changes directory (--changes DIR); "
+                      "it cannot add one to a --timeline object")
     if args.changes and args.timeline:
         command.error("--changes and --timeline exclude each other")
     return args, command
