@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import inspect
 import random
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,7 @@ def load_samples(path: Path) -> tuple[Samples | None, str | None]:
         return None, "cannot be imported"
     module = importlib.util.module_from_spec(spec)
     samples = Samples(str(path))
+    sys.modules[name] = module  # as an import would: dataclasses and pickling look there
     try:
         spec.loader.exec_module(module)
         for label, make in _generators(module):
@@ -85,6 +87,8 @@ def load_samples(path: Path) -> tuple[Samples | None, str | None]:
     except Exception as exc:
         return None, (f"the samples are not used for the name checks: {type(exc).__name__}: "
                       f"{exc}")
+    finally:
+        del sys.modules[name]
     return samples, None
 
 
