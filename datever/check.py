@@ -30,9 +30,9 @@ Level = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem. ``kind`` is load, unreachable, scaffold, order, collision,
-    beta_since, policy (errors, but for beta_since) or resource, property, samples
-    (warnings); ``file``, ``change`` and ``resource`` name where it is, when known."""
+    """One problem. ``kind`` names the check: load, unreachable, scaffold, order,
+    collision and policy give errors; beta_since, resource, property and samples give
+    warnings. ``file``, ``change`` and ``resource`` say where it is, when known."""
 
     level: Level
     kind: str
@@ -106,6 +106,7 @@ def history_problems(changes: Sequence[Change], *, lifecycle: Lifecycle | None =
     nothing else uses (warnings: see :mod:`datever.names`) and, with
     ``lifecycle``, policy violations."""
     problems = _scaffolds(changes)
+    unedited = {problem.change for problem in problems}
     unique: dict[str, Change] = {}
     for change in changes:
         first = unique.setdefault(change.id, change)
@@ -135,7 +136,7 @@ def history_problems(changes: Sequence[Change], *, lifecycle: Lifecycle | None =
                          "promotion policy (released within about 3 months) cannot be "
                          "checked", unique[change_id].file, change_id)
                  for change_id in sorted(undated)]
-    edited = [change for change in valid if not scaffold.unedited(change, _text(change))]
+    edited = [change for change in valid if change.id not in unedited]
     for warning in name_problems(edited, timeline, samples, set(routes), discriminator):
         problems.append(Problem("warning", warning.kind, warning.message, warning.file,
                                 warning.change, warning.resource))

@@ -5,10 +5,11 @@ A name is vouched for by the sample payloads of ``changes/_samples.py`` (at
 every version: the samples are migrated down, and request bodies up then down,
 by the reference interpreter), by the service's routes, or by another change.
 
-``_samples.py`` conventions: every public function whose one required
-parameter is a ``random.Random`` (annotated so, or not annotated) returns
-head-shaped responses; ``REQUEST_RESOURCES`` with ``request_body(resource, rng)``
-gives request bodies as the initial version sends them.
+``_samples.py`` conventions: every public function that takes one
+``random.Random`` (annotated so, or not annotated) or no argument at all
+returns head-shaped responses; ``REQUEST_RESOURCES`` with
+``request_body(resource, rng)`` gives request bodies as the initial version
+sends them.
 """
 
 from __future__ import annotations

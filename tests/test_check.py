@@ -233,6 +233,15 @@ def test_check_json_shape(sampled: Path) -> None:
                    "mean 'charge'?"}]}
 
 
+def test_check_json_strict_is_not_ok_with_warnings(sampled: Path) -> None:
+    """With --strict, --json says ok: false for a warning, and check exits 1."""
+    write(sampled, {"2022_07_01_typo.py": change("2022-07-01",
+                                                 '{"charges": [add("receipt", None)]}')})
+    result = on(sampled, "check", "--json", "--strict")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["ok"] is False
+
+
 def test_check_routes_option_takes_a_routes_object(small_dir: Path) -> None:
     """--routes MODULE:ATTR names a datever.Routes whose resources vouch for names."""
     write(small_dir, {"2022_07_01_refunds.py": change(
