@@ -250,6 +250,9 @@ def load_each(directory: str | Path) -> list[Change | ChangeError]:
             loaded.append(_load_module(path, package))
         except ChangeError as exc:
             loaded.append(exc)
+        except SystemExit as exc:  # a module's sys.exit() must not end the check
+            loaded.append(ChangeError(f"importing it raised SystemExit: {exc}",
+                                      file=str(path)))
     return loaded
 
 

@@ -79,6 +79,15 @@ def test_load_each_gives_each_modules_change_or_error(tmp_path: Path) -> None:
     assert str(loaded[1]).endswith("2020_06_01_broken.py: importing it raised ValueError: nope")
 
 
+def test_a_module_exiting_does_not_end_the_check(tmp_path: Path) -> None:
+    """A module that calls sys.exit() is one problem; the other modules are still checked."""
+    directory = write(tmp_path / "changes", {
+        **SMALL, "2020_06_01_exits.py": '"""Exits."""\nraise SystemExit(3)\n'})
+    [problem] = collect_problems(directory)
+    assert str(problem) == (f"{directory / '2020_06_01_exits.py'}: importing it raised "
+                            "SystemExit: 3")
+
+
 def test_check_reports_what_load_changes_raises(tmp_path: Path) -> None:
     """check's message for a module is load_changes' own, file included."""
     directory = write(tmp_path / "changes", {"2020_01_01_x.py": change("2020-01-02", "{}")})
