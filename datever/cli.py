@@ -69,7 +69,7 @@ def _import_object(spec: str, option: str, kinds: tuple[type, ...], what: str = 
         found = getattr(found, part)
     if not isinstance(found, kinds):
         raise _UsageError(f"{option} {spec}: got {type(found).__name__}, not " + (
-            what or " or ".join(f"a datever.{kind.__name__}" for kind in kinds)))
+            what or " or ".join(f"a {kind.__module__}.{kind.__qualname__}" for kind in kinds)))
     return found
 
 
@@ -325,17 +325,20 @@ def _cmd_new(ctx: _Context) -> int:
 
 
 def _routes(ctx: _Context) -> set[str]:
-    """The request resources of --routes: a datever.Routes or a "METHOD /path" mapping."""
+    """The request resources of --routes: a Routes, a "METHOD /path" -> resource mapping,
+    or an object carrying its Routes as ``.routes`` (a Versioning)."""
     spec = ctx.args.routes
     if spec is None:
         return set()
-    found = _import_object(spec, "--routes", (Routes, Mapping),
-                           'a datever.Routes or a mapping of "METHOD /path" to resource')
-    resources = ([resource for _, _, resource in found] if isinstance(found, Routes)
-                 else list(found.values()))
-    if not all(isinstance(resource, str) for resource in resources):
-        raise _UsageError(f"--routes {spec}: the mapping's values must be resource names")
-    return set(resources)
+    found = _import_object(spec, "--routes", (object,))
+    table = getattr(found, "routes", found)
+    if isinstance(table, Routes):
+        return {resource for _, _, resource in table}
+    if isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values()):
+        return set(table.values())
+    raise _UsageError(f"--routes {spec}: got {type(found).__name__}, not a "
+                      'datever.web.routing.Routes, a mapping of "METHOD /path" to resource, '
+                      "or an object with such .routes")
 
 
 def _cmd_check(ctx: _Context) -> int:

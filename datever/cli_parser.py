@@ -145,8 +145,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     sub["new"].add_argument("--stage", choices=("beta", "experimental"),
                             help="an unreleased change (beta_<slug>.py)")
     sub["check"].add_argument("--routes", metavar="MODULE:ATTR",
-                              help='a datever.Routes, or a mapping of "METHOD /path" to '
-                              "resource: resource names the service uses")
+                              help='a Routes, a mapping of "METHOD /path" to resource, or an '
+                              "object with .routes: resource names the service uses")
     sub["check"].add_argument("--strict", action="store_true",
                               help="warnings fail too (exit 1)")
     migrate = sub["migrate"]

@@ -63,7 +63,8 @@ SMALL = {
 LIFECYCLE = '''
     import datetime as dt
 
-    from datever import Lifecycle, ReleaseLifecycle
+    from datever import ReleaseLifecycle
+    from datever.lifecycle import Lifecycle
 
     LIFECYCLE = Lifecycle(
         {"v1": ReleaseLifecycle(successor_announced=dt.date(2020, 1, 1),

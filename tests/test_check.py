@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from datever import ChangeError, load_changes
-from datever.changes import load_each
+from datever.changes import load_changes, load_each
 from datever.check import Problem, collect_problems
+from datever.errors import ChangeError
 from tests.cli_runs import SMALL, on, write
 
 #: seeded head-shaped charges and v1 charge.create bodies for the small history
@@ -256,7 +256,7 @@ def test_check_routes_option_takes_a_routes_object(small_dir: Path) -> None:
     write(small_dir, {"2022_07_01_refunds.py": change(
         "2022-07-01", '{"refund.create": [rename("amount_cents", "amount")]}')})
     write(small_dir.parent, {"api_routes.py": '''
-        from datever import Routes
+        from datever.web.routing import Routes
 
         ROUTES = Routes()
         ROUTES.add("POST", "/charges", "charge.create")
@@ -284,5 +284,24 @@ def test_check_routes_option_refuses_other_objects(small_dir: Path) -> None:
     result = on(small_dir, "check", "--routes", "api_routes:ROUTES", cwd=small_dir.parent)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (
-        'datever check: error: --routes api_routes:ROUTES: got list, not a datever.Routes or '
-        'a mapping of "METHOD /path" to resource')
+        "datever check: error: --routes api_routes:ROUTES: got list, not a "
+        'datever.web.routing.Routes, a mapping of "METHOD /path" to resource, or an object '
+        "with such .routes")
+
+
+def test_check_routes_option_takes_a_service_with_routes(small_dir: Path) -> None:
+    """--routes may name the service's Versioning: its .routes vouch for names."""
+    write(small_dir, {"2022_07_01_refunds.py": change(
+        "2022-07-01", '{"refund.create": [rename("amount_cents", "amount")]}')})
+    write(small_dir.parent, {"api_service.py": f'''
+        from datever.engine import Engine
+        from datever.web.routing import Routes
+        from datever.web.versioning import Versioning
+
+        ROUTES = Routes()
+        ROUTES.add("POST", "/charges", "charge.create")
+        ROUTES.add("POST", "/refunds", "refund.create")
+        SERVICE = Versioning(Engine.from_directory({str(small_dir)!r}), routes=ROUTES)
+    '''})
+    result = on(small_dir, "check", "--routes", "api_service:SERVICE", cwd=small_dir.parent)
+    assert (result.returncode, result.stdout) == (0, "no problems\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import datever
+import datever.changes
 from tests.cli_runs import (
     COMMANDS,
     DATEVER,
@@ -161,13 +161,13 @@ def test_resolve_lifecycle_json_has_status_and_headers(small: Path, tmp_path: Pa
 
 
 def test_lifecycle_that_is_not_a_lifecycle_exits_2(small: Path, tmp_path: Path) -> None:
-    """--lifecycle must name a datever.Lifecycle: a usage error of the command."""
+    """--lifecycle must name a Lifecycle: a usage error of the command, naming the class."""
     write(tmp_path, {"not_lifecycle.py": "LIFECYCLE = 42\n"})
     result = on(small, "resolve", "v1", "--lifecycle", "not_lifecycle:LIFECYCLE", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("usage: datever resolve ")
     assert result.stderr.endswith("datever resolve: error: --lifecycle not_lifecycle:LIFECYCLE: "
-                                  "got int, not a datever.Lifecycle\n")
+                                  "got int, not a datever.lifecycle.Lifecycle\n")
 
 
 def test_global_options_may_follow_the_command(small: Path) -> None:
@@ -199,7 +199,8 @@ def test_broken_changes_directory_exits_1_pointing_to_check(tmp_path: Path) -> N
 def test_timeline_option_imports_a_timeline(tmp_path: Path) -> None:
     """--timeline MODULE:ATTR uses a Timeline defined in Python, found from the cwd."""
     write(tmp_path, {"api_timeline.py": '''
-        from datever import Change, Timeline, rename
+        from datever import Change, rename
+        from datever.versions import Timeline
 
         TIMELINE = Timeline([Change(released="2021-01-01", id="c1", description="Rename a.",
                                     resources={"charge": [rename("a", "b")]})])
@@ -391,7 +392,7 @@ def test_new_creates_a_dated_module_that_loads(tmp_path: Path) -> None:
     assert result.returncode == 0
     path = tmp_path / "changes" / "2026_11_22_refunds_carry_a_reason.py"
     assert result.stdout.splitlines()[0] == f"created {Path('changes') / path.name}"
-    [change] = datever.load_changes(tmp_path / "changes")
+    [change] = datever.changes.load_changes(tmp_path / "changes")
     assert change.description.splitlines()[0] == "Refunds carry a reason"
     assert change.label == "2026-11-22"
 
@@ -399,7 +400,7 @@ def test_new_creates_a_dated_module_that_loads(tmp_path: Path) -> None:
 def test_new_module_loads_beside_an_existing_history(small: Path) -> None:
     """A scaffold added to a history leaves it loadable: the other commands still work."""
     assert on(small, "new", "Charges carry a receipt").returncode == 0
-    assert len(datever.load_changes(small)) == 5
+    assert len(datever.changes.load_changes(small)) == 5
     assert on(small, "resolve", "v1").returncode == 0
 
 
@@ -457,7 +458,7 @@ def test_new_stage_beta(tmp_path: Path) -> None:
     """--stage beta writes beta_<slug>.py, a beta change dated by beta_since."""
     result = on(tmp_path, "new", "Declined charges", "--stage", "beta")
     assert result.returncode == 0
-    [change] = datever.load_changes(tmp_path)
+    [change] = datever.changes.load_changes(tmp_path)
     assert (tmp_path / "beta_declined_charges.py").is_file()
     assert (change.stage, str(change.beta_since)) == ("beta", TODAY)
 

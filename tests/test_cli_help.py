@@ -62,7 +62,8 @@ def project(tmp_path: Path) -> Path:
         "lifecycle.py": '''
             import datetime as dt
 
-            from datever import Lifecycle, ReleaseLifecycle
+            from datever import ReleaseLifecycle
+            from datever.lifecycle import Lifecycle
 
             LIFECYCLE = Lifecycle(
                 {"v1": ReleaseLifecycle(successor_announced=dt.date(2019, 4, 15),
@@ -71,7 +72,7 @@ def project(tmp_path: Path) -> Path:
                 changelog_url="https://api.example.com/changelog")
         ''',
         "routes.py": '''
-            from datever import Routes
+            from datever.web.routing import Routes
 
             ROUTES = Routes()
             for resource in ("charge", "customer", "refund", "payment_method"):

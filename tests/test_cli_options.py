@@ -76,7 +76,8 @@ def test_migrate_up_with_options_between_positionals(small: Path, tmp_path: Path
 def test_global_options_after_the_command(small: Path, tmp_path: Path) -> None:
     """--changes and --timeline work after the command and its arguments."""
     write(tmp_path, {"api_timeline.py": f'''
-        from datever import Timeline, load_changes
+        from datever.changes import load_changes
+        from datever.versions import Timeline
 
         TIMELINE = Timeline(load_changes({str(small)!r}))
     '''})
