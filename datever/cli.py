@@ -39,7 +39,7 @@ __all__ = ["main"]
 
 _MB = 1 << 20
 Json = dict[str, Any]
-Row = tuple[str, "str | Sequence[str]"]
+Row = tuple[str, str | Sequence[str]]
 
 
 class _UsageError(Exception):

@@ -56,6 +56,18 @@ def test_options_may_go_anywhere(lines: tuple[list[str], list[str]]) -> None:
     assert vars(parse(moved)[0]) == vars(parse(plain)[0])
 
 
+def test_a_global_options_value_is_never_the_command() -> None:
+    """A directory named like a command, given to --changes, is not taken for the command."""
+    args, command = parse(["--changes", "check", "resolve", "X"])
+    assert (args.changes, args.command, command.prog) == ("check", "resolve", "datever resolve")
+
+
+def test_global_option_with_equals_before_the_command() -> None:
+    """--changes=DIR before the command is the same as --changes DIR after it."""
+    assert vars(parse(["--changes=api", "resolve", "X"])[0]) == vars(
+        parse(["resolve", "X", "--changes", "api"])[0])
+
+
 # -- in real processes ------------------------------------------------------------
 
 
