@@ -335,6 +335,33 @@ def _load_resources(root: Path, package: str, imported: list[str]) -> Resources:
     return Resources(found.values(), file=str(path))
 
 
+def load_each(directory: str | Path) -> list[Change | ChangeError]:
+    """Every change module of ``directory`` loaded on its own, in file name order: its
+    Change, or the ChangeError that stops it loading.
+
+    For ``datever check``, which lists every error at once where
+    :func:`load_changes` stops at the first; the history is not validated and the
+    changes are not bound to the resource declarations.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise ChangeError(f"no changes directory at {str(root)!r}")
+    # Not load_changes' package, so a check never replaces the modules it imported.
+    package = _package(root, "datever_check_")
+    loaded: list[Change | ChangeError] = []
+    imported: list[str] = []
+    try:
+        for path in change_files(root):
+            try:
+                loaded.append(_load_module(path, package, imported))
+            except ChangeError as exc:
+                loaded.append(exc)
+    finally:
+        for name in imported:
+            sys.modules.pop(name, None)
+    return loaded
+
+
 def _import(path: Path, package: str, imported: list[str]) -> ModuleType:
     """Execute the module at ``path``; an error it raises (SystemExit included, not
     KeyboardInterrupt) becomes a ChangeError naming the file."""

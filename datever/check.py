@@ -1,31 +1,26 @@
 """Every problem of a changes directory at once, for ``datever check``.
 
-``load_changes`` stops at the first error; this imports each module on its
-own, so that one bad file does not hide the others, then checks the history.
+``load_changes`` stops at the first error; :func:`collect_problems` loads each
+module on its own (``datever.changes.load_each``) so that one bad file does not
+hide the others, then checks the history. Errors make ``check`` fail; warnings
+are heuristics (names no sample, route or other change uses) that it prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import importlib.util
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from datever.changes import (
-    Change,
-    _check_file_name,
-    change_files,
-    check_collisions,
-    load_resources,
-)
+from datever import scaffold
+from datever.changes import Change, check_collisions, load_each, load_resources
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
+from datever.names import Samples, load_samples, name_problems
 from datever.versions import Timeline
 
 __all__ = ["Problem", "collect_problems", "history_problems"]
@@ -35,32 +30,48 @@ Level = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem: ``kind`` is load, unreachable, description, file_name, resources,
-    order, collision, beta_since or policy; ``file`` names the module when there is one."""
+    """One problem. ``kind`` names the check: load, unreachable, scaffold, resources,
+    order, collision and policy give errors; beta_since, resource, property and samples
+    give warnings. ``file``, ``change`` and ``resource`` say where it is, when known."""
 
     level: Level
     kind: str
     message: str
     file: str | None = None
+    change: str | None = None
+    resource: str | None = None
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message}" if self.file else self.message
 
+    def as_json(self) -> dict[str, Any]:
+        """The problem as ``check --json`` prints it."""
+        return {"level": self.level, "kind": self.kind, "file": self.file,
+                "change": self.change, "resource": self.resource, "message": self.message}
+
 
 def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = None,
-                     today: dt.date | None = None) -> list[Problem]:
-    """Import every change module of ``directory`` separately and check the history;
-    with ``lifecycle``, check its policies too."""
+                     today: dt.date | None = None,
+                     routes: Iterable[str] = ()) -> list[Problem]:
+    """Load every change module of ``directory`` separately and check the history;
+    with ``lifecycle``, its policies too. ``routes`` are the request resources of
+    the service's endpoints; with ``<directory>/_samples.py``, they vouch for names."""
     root = Path(directory)
     if not root.is_dir():
         return [Problem("error", "load", f"no changes directory at {str(root)!r}")]
-    # Not the package name load_changes uses, so a check never sees its modules.
-    package = "datever_check_" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
     problems: list[Problem] = _unreachable(root)
-    changes = [change for path in change_files(root)
-               if (change := _load(path, package, problems)) is not None]
+    changes = []
+    for loaded in load_each(root):
+        if isinstance(loaded, ChangeError):
+            problems.append(Problem("error", "load", loaded.detail, loaded.file))
+        else:
+            changes.append(loaded)
     changes = _declared(root, changes, problems)
-    return problems + history_problems(changes, lifecycle=lifecycle, today=today)
+    samples, failure = load_samples(root / "_samples.py")
+    if failure is not None:
+        problems.append(Problem("warning", "samples", failure, str(root / "_samples.py")))
+    return problems + history_problems(changes, lifecycle=lifecycle, today=today,
+                                       samples=samples, routes=routes)
 
 
 def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> list[Change]:
@@ -76,12 +87,15 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
         try:
             change.bind(resources)
         except ChangeError as exc:
-            problems.append(Problem("error", "resources", exc.detail, exc.file))
+            problems.append(Problem("error", "resources", exc.detail, exc.file,
+                                    change=change.id))
         else:
             bound.append(change)
     return bound
 
 
+# A check of file names alone, so it keeps its own pattern of the version part of
+# a change module's name (dated, named, or a stage).
 _DATED_NAME = re.compile(r"(?:[0-9]{4}_[0-9]{2}_[0-9]{2}|v[0-9]+|beta|experimental)_")
 
 
@@ -103,68 +117,31 @@ def _unreachable(root: Path) -> list[Problem]:
     return problems
 
 
-def _load(path: Path, package: str, problems: list[Problem]) -> Change | None:
-    """The module's Change, or None after appending why it has none; a change that
-    loads with a missing description or a wrong file name is still returned."""
-    file = str(path)
-    name = f"{package}.{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - only for non-files
-        problems.append(Problem("error", "load", "cannot be imported", file))
-        return None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except ChangeError as exc:
-        problems.append(Problem("error", "load", exc.detail, file))
-    except (Exception, SystemExit) as exc:
-        problems.append(Problem("error", "load",
-                                f"importing it raised {type(exc).__name__}: {exc}", file))
-    else:
-        found = [value for value in vars(module).values() if isinstance(value, Change)]
-        if len(found) == 1:
-            return _checked(found[0], path, module.__doc__, problems)
-        problems.append(Problem("error", "load", "a change module defines exactly one "
-                                f"Change, found {len(found)}", file))
-    del sys.modules[name]
-    return None
-
-
-def _checked(change: Change, path: Path, doc: str | None, problems: list[Problem]) -> Change:
-    change.id = change.id or path.stem
-    change.file = str(path)
-    change.description = change.description or (doc or "").strip()
-    if not change.description:
-        problems.append(Problem("error", "description", "missing description: give the "
-                                "module a docstring or Change(description=...)", change.file))
-    try:
-        _check_file_name(change, path)
-    except ChangeError as exc:
-        problems.append(Problem("error", "file_name", exc.detail, change.file))
-    return change
-
-
 def history_problems(changes: Sequence[Change], *, lifecycle: Lifecycle | None = None,
-                     today: dt.date | None = None) -> list[Problem]:
-    """The problems of loaded changes taken together: repeated ids, collisions,
-    what stops them forming one timeline, beta changes without ``beta_since``
-    (warnings) and, with ``lifecycle``, policy violations."""
-    problems: list[Problem] = []
+                     today: dt.date | None = None, samples: Samples | None = None,
+                     routes: Iterable[str] = (), discriminator: str = "object",
+                     ) -> list[Problem]:
+    """The problems of loaded changes taken together: unedited ``datever new``
+    scaffolds, repeated ids, collisions, what stops them forming one timeline,
+    beta changes without ``beta_since`` (warnings), resource and property names
+    nothing else uses (warnings: see :mod:`datever.names`) and, with
+    ``lifecycle``, policy violations."""
+    problems = _scaffolds(changes)
+    unedited = {problem.change for problem in problems}
     unique: dict[str, Change] = {}
     for change in changes:
         first = unique.setdefault(change.id, change)
         if first is not change:
             problems.append(Problem("error", "order", f"the change id {change.id!r} is "
                                     f"also used by {first.file or first.id}; ids must be "
-                                    "unique", change.file))
+                                    "unique", change.file, change.id))
     problems += _collisions(unique.values())
     valid = []
     for change in unique.values():
         if change.retroactive and not change_is_retroactive(change):
             problems.append(Problem("error", "order", "retroactive=True, but it has "
                                     "breaking operations (see datever.classify); old "
-                                    "versions must not see it", change.file))
+                                    "versions must not see it", change.file, change.id))
         else:
             valid.append(change)
     timeline: Timeline | None = None
@@ -178,13 +155,40 @@ def history_problems(changes: Sequence[Change], *, lifecycle: Lifecycle | None =
                if change.stage == "beta" and change.beta_since is None}
     problems += [Problem("warning", "beta_since", "a beta change without beta_since=: the "
                          "promotion policy (released within about 3 months) cannot be "
-                         "checked", unique[change_id].file) for change_id in sorted(undated)]
+                         "checked", unique[change_id].file, change_id)
+                 for change_id in sorted(undated)]
+    edited = [change for change in valid if change.id not in unedited]
+    for warning in name_problems(edited, timeline, samples, set(routes), discriminator):
+        problems.append(Problem("warning", warning.kind, warning.message, warning.file,
+                                warning.change, warning.resource))
     if lifecycle is not None and timeline is not None:
         problems += [Problem("error", "policy", str(violation))
                      for violation in check_policies(lifecycle, order=timeline.versions,
                                                      beta_changes=timeline.changes, today=today)
                      if not (violation.rule == "beta_promotion"
                              and violation.version_or_change in undated)]
+    return problems
+
+
+def _text(change: Change) -> str | None:
+    """The source of the change's module, None when it has none to read."""
+    try:
+        return Path(change.file).read_text(encoding="utf-8") if change.file else None
+    except OSError:
+        return None
+
+
+def _scaffolds(changes: Iterable[Change]) -> list[Problem]:
+    """An error for each change still holding what ``datever new`` wrote to be replaced."""
+    problems = []
+    for change in changes:
+        left = scaffold.unedited(change, _text(change))
+        if left:
+            problems.append(Problem(
+                "error", "scaffold", "an unedited `datever new` scaffold: it still has "
+                + " and ".join(left) + "; describe the change and give its real resources "
+                "and operations",
+                change.file, change.id))
     return problems
 
 

@@ -14,23 +14,23 @@ import importlib
 import itertools
 import json
 import os
-import re
 import sys
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from datever import changelog
-from datever.changes import Change, parse_release_date
+from datever import changelog, scaffold
+from datever.changes import Change
 from datever.check import collect_problems, history_problems
+from datever.cli_parser import parse
 from datever.engine import Engine
 from datever.errors import ChangeError, DateverError, VersionError
 from datever.lifecycle import Lifecycle
 from datever.versions import Timeline, Version, utc_today
+from datever.web.routing import Routes
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,6 +39,7 @@ __all__ = ["main"]
 
 _MB = 1 << 20
 Json = dict[str, Any]
+Row = tuple[str, str | Sequence[str]]
 
 
 class _UsageError(Exception):
@@ -48,16 +49,9 @@ class _UsageError(Exception):
 # -- setting up: options, today, the engine ----------------------------------------
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return parse_release_date(text)
-    except ChangeError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
-
-
-def _import_object(spec: str, option: str, kinds: tuple[type, ...]) -> Any:
+def _import_object(spec: str, option: str, kinds: tuple[type, ...], what: str = "") -> Any:
     """``MODULE:ATTR`` imported, the current directory first on the path (as uvicorn
-    does); it must be an instance of one of ``kinds``."""
+    does); it must be an instance of one of ``kinds`` (``what`` says so in words)."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise _UsageError(f"{option} {spec!r}: write it as MODULE:ATTR (myapi.versions:engine)")
@@ -74,18 +68,18 @@ def _import_object(spec: str, option: str, kinds: tuple[type, ...]) -> Any:
             raise _UsageError(f"{option} {spec!r}: {module_name} has no attribute {attr!r}")
         found = getattr(found, part)
     if not isinstance(found, kinds):
-        raise _UsageError(f"{option} {spec}: got {type(found).__name__}, not a "
-                          + " or ".join(f"datever.{kind.__name__}" for kind in kinds))
+        raise _UsageError(f"{option} {spec}: got {type(found).__name__}, not " + (
+            what or " or ".join(f"a {kind.__module__}.{kind.__qualname__}" for kind in kinds)))
     return found
 
 
 class _Context:
     """What every command needs: the options, today, the consoles and (lazily) the engine."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         from rich.console import Console
 
-        self.args = args
+        self.args, self.parser = args, parser
         self.today: dt.date = args.today or utc_today()
         # soft_wrap: lines stay whole when piped, so they can be grepped; the
         # terminal wraps them. markup off: descriptions may contain [brackets].
@@ -122,6 +116,12 @@ class _Context:
         spec = getattr(self.args, "lifecycle", None)
         return None if spec is None else _import_object(spec, "--lifecycle", (Lifecycle,))
 
+    def usage_error(self, message: str) -> int:
+        """Say what is wrong with the command line, as argparse does: exit status 2."""
+        self.parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.parser.prog}: error: {message}\n")
+        return 2
+
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
@@ -131,7 +131,7 @@ def _print_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def _rows(console: Console, rows: Sequence[tuple[str, str | Sequence[str]]]) -> None:
+def _rows(console: Console, rows: Sequence[Row]) -> None:
     """Aligned ``key  value`` lines; a list value continues on indented lines."""
     width = max(len(key) for key, _ in rows) + 2
     for key, value in rows:
@@ -142,20 +142,18 @@ def _rows(console: Console, rows: Sequence[tuple[str, str | Sequence[str]]]) -> 
             console.print(" " * width + more)
 
 
-# -- changes as text and JSON ------------------------------------------------------
-
-
 # -- resolve -----------------------------------------------------------------------
 
 
-def _cmd_resolve(ctx: _Context) -> int:
-    version, lifecycle = ctx.resolve(ctx.args.version), ctx.lifecycle()
+def _resolution(ctx: _Context, version: Version) -> tuple[Json, list[Row]]:
+    """What ``version`` resolved to, as JSON and as rows; with --lifecycle, its state."""
+    lifecycle = ctx.lifecycle()
     data: Json = {
         "requested": version.requested, "name": version.name, "channel": version.channel,
         "release": version.release.isoformat() if version.release else None,
         "unstable": version.unstable, "warning": version.warning,
         "pending": len(version.pending), "pending_changes": [c.id for c in version.pending]}
-    rows: list[tuple[str, str | Sequence[str]]] = [
+    rows: list[Row] = [
         ("requested", version.requested), ("name", version.name), ("channel", version.channel),
         ("release", data["release"] or "none"), ("unstable", "yes" if version.unstable else "no"),
         ("warning", version.warning or "none"),
@@ -171,6 +169,11 @@ def _cmd_resolve(ctx: _Context) -> int:
                  ("http", f"{signals.status}" + ("" if signals.proceed else
                                                  f" {(signals.body or b'').decode()}")),
                  ("headers", [f"{name}: {value}" for name, value in signals.headers])]
+    return data, rows
+
+
+def _cmd_resolve(ctx: _Context) -> int:
+    data, rows = _resolution(ctx, ctx.resolve(ctx.args.version))
     if ctx.args.json:
         _print_json(data)
     else:
@@ -181,8 +184,34 @@ def _cmd_resolve(ctx: _Context) -> int:
 # -- inspect -----------------------------------------------------------------------
 
 
+def _pipelines_json(engine: Engine, version: Version, only: str | None) -> Json:
+    """Per resource and direction, the changes in the order they apply, with their
+    operations, and the generated source."""
+    names = sorted({name for change in version.pending for name in change.resources})
+    found: Json = {}
+    for resource in names if only is None else [only] if only in names else []:
+        found[resource] = {}
+        for direction in ("down", "up"):
+            pending = [c for c in version.pending if resource in c.resources]
+            ops = [list(c.resources[resource]) for c in pending]
+            if direction == "down":
+                pending, ops = pending[::-1], [list(reversed(o)) for o in ops[::-1]]
+            source = [f.source for f in engine.pipeline(version, direction).functions()
+                      if f.resource == resource]
+            found[resource][direction] = {
+                "changes": [{"id": change.id, "release": change.label,
+                             "operations": [str(op) for op in change_ops]}
+                            for change, change_ops in zip(pending, ops, strict=True)],
+                "source": "\n".join(source)}
+    return found
+
+
 def _cmd_inspect(ctx: _Context) -> int:
     engine, version, lifecycle = ctx.engine(), ctx.resolve(ctx.args.version), ctx.lifecycle()
+    if ctx.args.json:
+        data, _ = _resolution(ctx, version)
+        _print_json({**data, "resources": _pipelines_json(engine, version, ctx.args.resource)})
+        return 0
     try:
         from datever.printer import print_version
     except ModuleNotFoundError as exc:  # the rich printer is not there: plain text
@@ -252,7 +281,7 @@ def _cmd_changelog(ctx: _Context) -> int:
     releases = changelog.releases(changes, newest_first=since is None)
     title = (f"Upgrading from {since.requested} ({since.name}): {_plural(len(changes), 'change')}, "
              "oldest first" if since else "Changelog")
-    if ctx.args.format == "json":
+    if ctx.args.json or ctx.args.format == "json":
         _print_json({"since": {"requested": since.requested, "name": since.name}
                      if since else None,
                      "releases": [{"release": label,
@@ -268,86 +297,76 @@ def _cmd_changelog(ctx: _Context) -> int:
 
 # -- new ---------------------------------------------------------------------------
 
-_SCAFFOLD = '''"""{summary}
-
-TODO: what changed and why, what older versions still see, and whether going
-down loses anything. This docstring is the changelog entry; its first line is
-the summary.
-"""
-
-from datever import Change, rename
-
-change = Change(
-    {when},
-    resources={{
-        # One entry per resource type it touches: "charge" for a response resource
-        # (found by its "object"), "charge.create" for a request body. Operations
-        # take the old shape to the new one, in order: rename, move, add, remove,
-        # map_values, convert, collapse, custom (all from datever).
-        # TODO: replace this example with the real resource and operations.
-        "example_{slug}": [rename("old_name", "new_name")],
-    }},
-)
-'''
-
-
-def _slug(summary: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", summary).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
-    while len(slug) > 50 and "_" in slug:
-        slug = slug.rsplit("_", 1)[0]
-    return slug
-
 
 def _cmd_new(ctx: _Context) -> int:
     summary, stage = " ".join(ctx.args.summary.split()), ctx.args.stage
-    slug = _slug(summary)
-    if not slug:
-        raise _UsageError(f"{summary!r}: the summary needs letters or digits for a file name")
-    if ctx.args.timeline:
-        raise _UsageError("new writes a module into --changes DIR, not into a --timeline")
-    today = ctx.today.isoformat()
-    name = f"{stage}_{slug}.py" if stage else f"{ctx.today:%Y_%m_%d}_{slug}.py"
-    when = (f'released="{today}"' if stage is None else f'stage="{stage}"' + (
-        f',\n    beta_since="{today}"' if stage == "beta" else ""))
-    docstring = summary.replace("\\", "\\\\").replace('"', '\\"')
-    path = ctx.changes_dir / name
+    if not scaffold.slug(summary):
+        return ctx.usage_error(f"{summary!r}: the summary needs letters or digits for a "
+                               "file name")
+    path = ctx.changes_dir / scaffold.file_name(summary, ctx.today, stage)
     ctx.changes_dir.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as file:
-            file.write(_SCAFFOLD.format(summary=docstring, when=when, slug=slug))
+            file.write(scaffold.source(summary, ctx.today, stage))
     except FileExistsError:
         ctx.error(f"{path} already exists; edit it, or choose another summary")
         return 1
-    ctx.out.print(f"created {path}")
+    if ctx.args.json:
+        _print_json({"path": str(path), "id": path.stem,
+                     "release": stage or ctx.today.isoformat()})
+    else:
+        ctx.out.print(f"created {path}")
+        ctx.out.print("next: describe the change and its operations (the TODOs), then run "
+                      "`datever check`")
     return 0
 
 
 # -- check -------------------------------------------------------------------------
 
 
+def _routes(ctx: _Context) -> set[str]:
+    """The request resources of --routes: a Routes, a "METHOD /path" -> resource mapping,
+    or an object carrying its Routes as ``.routes`` (a Versioning)."""
+    spec = ctx.args.routes
+    if spec is None:
+        return set()
+    found = _import_object(spec, "--routes", (object,))
+    table = getattr(found, "routes", found)
+    if isinstance(table, Routes):
+        return {resource for _, _, resource in table}
+    if isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values()):
+        return set(table.values())
+    raise _UsageError(f"--routes {spec}: got {type(found).__name__}, not a "
+                      'datever.web.routing.Routes, a mapping of "METHOD /path" to resource, '
+                      "or an object with such .routes")
+
+
 def _cmd_check(ctx: _Context) -> int:
-    lifecycle = ctx.lifecycle()
+    lifecycle, routes = ctx.lifecycle(), _routes(ctx)
     if ctx.args.timeline:
-        found = history_problems(ctx.engine().timeline.changes, lifecycle=lifecycle,
-                                 today=ctx.today)
+        engine = ctx.engine()
+        found = history_problems(engine.timeline.changes, lifecycle=lifecycle,
+                                 today=ctx.today, routes=routes,
+                                 discriminator=engine.discriminator)
     else:
-        found = collect_problems(ctx.changes_dir, lifecycle=lifecycle, today=ctx.today)
+        found = collect_problems(ctx.changes_dir, lifecycle=lifecycle, today=ctx.today,
+                                 routes=routes)
     errors = sum(problem.level == "error" for problem in found)
     warnings = len(found) - errors
+    failed = bool(errors or (warnings and ctx.args.strict))
     if ctx.args.json:
-        _print_json({"errors": errors, "warnings": warnings, "problems": [
-            {"level": p.level, "kind": p.kind, "file": p.file, "message": p.message}
-            for p in found]})
-        return 1 if errors else 0
+        _print_json({"ok": not failed, "errors": errors, "warnings": warnings,
+                     "problems": [problem.as_json() for problem in found]})
+        return 1 if failed else 0
     for problem in found:
         style = "bold red" if problem.level == "error" else "yellow"
         ctx.out.print(f"{problem.level}: ", style=style, end="")
         ctx.out.print(f"{problem.kind}: {problem}")
     counted = _plural(warnings, "warning")
     ctx.out.print(f"{_plural(errors, 'problem')}, {counted}" if errors
-                  else "no problems" + (f", {counted}" if warnings else ""))
-    return 1 if errors else 0
+                  else "no problems" + (f", {counted}" if warnings else "")
+                  + (" (--strict: warnings fail)" if failed else ""))
+    return 1 if failed else 0
 
 
 # -- migrate -----------------------------------------------------------------------
@@ -455,133 +474,24 @@ def _ignore(count: int) -> None:
     """No progress bar to advance."""
 
 
-# -- the parser --------------------------------------------------------------------
-
-_EXAMPLES = """examples:
-  datever resolve 2021-06-07               what a client on that date gets
-  datever inspect v1 charge --source       the compiled pipelines of one resource
-  datever diff 2021-06-07 X                what changes between two versions
-  datever changelog --since 2021-06-07     upgrade notes from that version
-  datever new "Refunds carry a reason"     scaffold today's change module
-  datever check                            every problem of ./changes
-  datever migrate 2021-06-07 events.ndjson migrate head-shaped JSON down
-
-global options may also follow the command: datever resolve X --today 2024-01-01
-exit status: 0 ok, 1 problems found or failures, 2 usage error or bad version
-"""
-
-_COMMANDS: dict[str, tuple[Callable[[_Context], int], str, str]] = {
-    "resolve": (_cmd_resolve, "show what a version resolves to", """examples:
-  datever resolve 2021-06-07
-  datever resolve X --json
-  datever resolve v1 --lifecycle myapi.lifecycle:LIFECYCLE --today 2025-01-01
-"""),
-    "inspect": (_cmd_inspect, "show a version's compiled pipelines", """examples:
-  datever inspect v1                       every pipeline of the initial version
-  datever inspect 2021-06-07 charge        one resource, both directions
-  datever inspect X --source               with the generated source
-"""),
-    "diff": (_cmd_diff, "show what changes between two versions", """examples:
-  datever diff 2021-06-07 2024-01-01       + only in B, - only in A, per resource
-  datever diff v1 X --json
-"""),
-    "changelog": (_cmd_changelog, "the changelog, generated from the change modules", """examples:
-  datever changelog                        newest first, unreleased on top
-  datever changelog --format markdown > CHANGELOG.md
-  datever changelog --since 2021-06-07     upgrade notes from that version, oldest first
-"""),
-    "new": (_cmd_new, "scaffold a change module", """examples:
-  datever new "Refunds carry a reason"     changes/YYYY_MM_DD_refunds_carry_a_reason.py
-  datever new "Declined charges" --stage beta    changes/beta_declined_charges.py
-"""),
-    "check": (_cmd_check, "validate a changes directory and list every problem", """examples:
-  datever check
-  datever --changes path/to/changes check --json
-  datever check --lifecycle myapi.lifecycle:LIFECYCLE    support policies too
-"""),
-    "migrate": (_cmd_migrate, "migrate JSON or NDJSON between versions", """examples:
-  datever migrate 2021-06-07 charge.json   one JSON document down to 2021-06-07
-  cat events.ndjson | datever migrate v1 > v1.ndjson     NDJSON from stdin
-  datever migrate 2021-06-07 --up --resource charge.create body.json
-"""),
+_HANDLERS: dict[str, Callable[[_Context], int]] = {
+    "resolve": _cmd_resolve, "inspect": _cmd_inspect, "diff": _cmd_diff,
+    "changelog": _cmd_changelog, "new": _cmd_new, "check": _cmd_check, "migrate": _cmd_migrate,
 }
-
-
-def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    # After a command they default to SUPPRESS, so they do not undo the ones before it.
-    def default(value: object) -> object:
-        return value if top else argparse.SUPPRESS
-
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--changes", metavar="DIR", default=default(None),
-                       help="the changes directory (default ./changes)")
-    where.add_argument("--timeline", metavar="MODULE:ATTR", default=default(None),
-                       help="a Timeline or Engine to import instead")
-    parser.add_argument("--today", metavar="YYYY-MM-DD", type=_day, default=default(None),
-                        help="pin today's date (default: today in UTC)")
-    parser.add_argument("--no-color", action="store_true", default=default(False),
-                        help="no colours (NO_COLOR=1 does the same)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="datever", epilog=_EXAMPLES, formatter_class=raw,
-                                     description="Work with a datever changes directory.")
-    _global_options(parser, top=True)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub: dict[str, argparse.ArgumentParser] = {}
-    for name, (handler, summary, examples) in _COMMANDS.items():
-        sub[name] = commands.add_parser(name, help=summary, description=summary + ".",
-                                        epilog=examples, formatter_class=raw)
-        sub[name].set_defaults(handler=handler)
-        _global_options(sub[name], top=False)
-    version_help = "2021-06-07, v2021-06-07, X, beta or v1"
-    for name in ("resolve", "inspect", "migrate"):
-        sub[name].add_argument("version", help=version_help)
-    for name in ("resolve", "inspect", "check"):
-        sub[name].add_argument("--lifecycle", metavar="MODULE:ATTR",
-                               help="a datever.Lifecycle: status, headers and policies")
-    for name in ("resolve", "diff", "check"):
-        sub[name].add_argument("--json", action="store_true", help="print JSON")
-    sub["inspect"].add_argument("resource", nargs="?", help="only this resource")
-    sub["inspect"].add_argument("--source", action="store_true", help="the generated source")
-    sub["diff"].add_argument("a", metavar="A", help=version_help)
-    sub["diff"].add_argument("b", metavar="B", help=version_help)
-    sub["changelog"].add_argument("--format", choices=("rich", "markdown", "json"),
-                                  default="rich", help="output format (default rich)")
-    sub["changelog"].add_argument("--since", metavar="VERSION",
-                                  help="upgrade notes: only the changes newer than VERSION")
-    sub["new"].add_argument("summary", help="one line: the module docstring's summary")
-    sub["new"].add_argument("--stage", choices=("beta", "experimental"),
-                            help="an unreleased change (beta_<slug>.py)")
-    migrate = sub["migrate"]
-    migrate.add_argument("files", nargs="*", metavar="FILE", help="JSON or NDJSON (- or none: "
-                         "stdin)")
-    migrate.add_argument("--up", action="store_true",
-                         help="migrate requests up from VERSION instead of responses down")
-    migrate.add_argument("--resource", help="the root's resource type (required with --up)")
-    migrate.add_argument("--strict", action="store_true", help="stop at the first failure")
-    migrate.add_argument("--progress", action="store_true",
-                         help="a progress bar even when stderr is not a terminal")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.changes and args.timeline:
-        parser.error("--changes and --timeline exclude each other")
-    ctx = _Context(args)
+    args, command = parse(list(sys.argv[1:] if argv is None else argv))
+    ctx = _Context(args, command)
     try:
-        return int(args.handler(ctx))
+        return int(_HANDLERS[args.command](ctx))
     except VersionError as exc:
         ctx.error(str(exc).removesuffix(f" (accepted forms: {exc.accepted})"))
         ctx.err.print(f"accepted forms: {exc.accepted}")
         return 2
     except _UsageError as exc:
-        ctx.error(str(exc))
-        return 2
+        return ctx.usage_error(str(exc))
     except ChangeError as exc:
         ctx.error(str(exc))
         ctx.err.print("run `datever check` to list every problem")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,110 +11,26 @@ from pathlib import Path
 
 import pytest
 
-import datever
 import datever.changes
-
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "changes"
-DATEVER = str(Path(sys.executable).parent / "datever")
-TODAY = "2026-11-22"
-ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
-COMMANDS = ("resolve", "inspect", "diff", "changelog", "new", "check", "migrate")
-
-#: a second, small history: two breaking changes, a retroactive one and a beta one
-SMALL = {
-    "2020_01_01_amount_renamed.py": '''
-        """A charge's `amount_cents` is renamed `amount`.
-
-        Every amount in the API is called `amount`; older versions still see and
-        send `amount_cents`.
-        """
-
-        from datever import Change, rename
-
-        change = Change(
-            released="2020-01-01",
-            resources={
-                "charge": [rename("amount_cents", "amount")],
-                "charge.create": [rename("amount_cents", "amount")],
-            },
-        )
-    ''',
-    "2021_03_01_status_succeeded.py": '''
-        """A successful charge has status `succeeded` instead of `paid`."""
-
-        from datever import Change, map_values
-
-        change = Change(released="2021-03-01",
-                        resources={"charge": [map_values("status", {"paid": "succeeded"})]})
-    ''',
-    "2022_06_01_charge_currency.py": '''
-        """Charges carry their `currency`."""
-
-        from datever import Change, add
-
-        change = Change(released="2022-06-01", resources={"charge": [add("currency", "usd")]})
-    ''',
-    "beta_charge_captured_removed.py": '''
-        """A charge no longer carries `captured` (beta)."""
-
-        from datever import Change, remove
-
-        change = Change(stage="beta", beta_since="2026-10-01",
-                        resources={"charge": [remove("captured", True)]})
-    ''',
-}
-
-#: a module defining LIFECYCLE; fill in with lifecycle(deprecated, sunset)
-LIFECYCLE = '''
-    import datetime as dt
-
-    from datever import ReleaseLifecycle
-    from datever.lifecycle import Lifecycle
-
-    LIFECYCLE = Lifecycle(
-        {"v1": ReleaseLifecycle(successor_announced=dt.date(2020, 1, 1),
-                                deprecated=dt.date(DEPRECATED), sunset=dt.date(SUNSET))},
-        changelog_url="https://api.example.com/changelog",
-    )
-'''
-
-
-def lifecycle(deprecated: str, sunset: str) -> str:
-    """The source of a module whose LIFECYCLE deprecates and sunsets v1 on those days."""
-    return LIFECYCLE.replace("DEPRECATED", deprecated).replace("SUNSET", sunset)
-
-
-def write(directory: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (dedented) into ``directory``, created as needed; returns it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(textwrap.dedent(text).lstrip())
-    return directory
+from tests.cli_runs import (
+    COMMANDS,
+    DATEVER,
+    ENV,
+    REFERENCE,
+    SMALL,
+    TODAY,
+    lifecycle,
+    on,
+    reference,
+    run,
+    write,
+)
 
 
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
     """The small history's changes directory."""
     return write(tmp_path / "changes", SMALL)
-
-
-def run(*args: str, cwd: Path | None = None, stdin: str | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``datever --today TODAY ARGS...`` in a subprocess, without colour, 100 columns."""
-    return subprocess.run([DATEVER, "--today", TODAY, *args], capture_output=True, text=True,
-                          input=stdin, cwd=cwd, env=env or ENV, timeout=120, check=False)
-
-
-def reference(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``datever`` on the reference API in ``changes/``."""
-    return run("--changes", str(REFERENCE), *args, stdin=stdin)
-
-
-def on(directory: Path, *args: str, stdin: str | None = None,
-       cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``datever`` on the changes in ``directory``."""
-    return run("--changes", str(directory), *args, stdin=stdin, cwd=cwd)
 
 
 # -- help ---------------------------------------------------------------------------
@@ -246,12 +161,13 @@ def test_resolve_lifecycle_json_has_status_and_headers(small: Path, tmp_path: Pa
 
 
 def test_lifecycle_that_is_not_a_lifecycle_exits_2(small: Path, tmp_path: Path) -> None:
-    """--lifecycle must name a datever.Lifecycle."""
+    """--lifecycle must name a Lifecycle: a usage error of the command, naming the class."""
     write(tmp_path, {"not_lifecycle.py": "LIFECYCLE = 42\n"})
     result = on(small, "resolve", "v1", "--lifecycle", "not_lifecycle:LIFECYCLE", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr == ("datever: error: --lifecycle not_lifecycle:LIFECYCLE: got int, "
-                             "not a datever.Lifecycle\n")
+    assert result.stderr.startswith("usage: datever resolve ")
+    assert result.stderr.endswith("datever resolve: error: --lifecycle not_lifecycle:LIFECYCLE: "
+                                  "got int, not a datever.lifecycle.Lifecycle\n")
 
 
 def test_global_options_may_follow_the_command(small: Path) -> None:
@@ -474,18 +390,58 @@ def test_new_creates_a_dated_module_that_loads(tmp_path: Path) -> None:
     result = run("new", "Refunds carry a reason", cwd=tmp_path)
     assert result.returncode == 0
     path = tmp_path / "changes" / "2026_11_22_refunds_carry_a_reason.py"
-    assert result.stdout == f"created {Path('changes') / path.name}\n"
+    assert result.stdout.splitlines()[0] == f"created {Path('changes') / path.name}"
     [change] = datever.changes.load_changes(tmp_path / "changes")
     assert change.description.splitlines()[0] == "Refunds carry a reason"
     assert change.label == "2026-11-22"
 
 
 def test_new_module_loads_beside_an_existing_history(small: Path) -> None:
-    """A scaffold added to a history leaves it loadable and checkable."""
+    """A scaffold added to a history leaves it loadable: the other commands still work."""
     assert on(small, "new", "Charges carry a receipt").returncode == 0
-    assert on(small, "new", "Refunds carry a receipt").returncode == 0
-    assert len(datever.changes.load_changes(small)) == 6
-    assert on(small, "check").stdout == "no problems\n"
+    assert len(datever.changes.load_changes(small)) == 5
+    assert on(small, "resolve", "v1").returncode == 0
+
+
+def test_check_refuses_an_unedited_scaffold(small: Path) -> None:
+    """check fails on a module just written by new, naming it and what is left to do."""
+    on(small, "new", "Charges carry a receipt")
+    result = on(small, "check")
+    assert result.returncode == 1
+    path = small / "2026_11_22_charges_carry_a_receipt.py"
+    assert result.stdout.splitlines() == [
+        f"error: scaffold: {path}: an unedited `datever new` scaffold: it still has its TODO "
+        "lines and its example 'example_charges_carry_a_receipt' (rename 'old_name' to "
+        "'new_name'); describe the change and give its real resources and operations",
+        "1 problem, 0 warnings",
+    ]
+
+
+def test_check_accepts_the_scaffold_once_edited(small: Path) -> None:
+    """Once its docstring and operation are written, the new module passes check."""
+    on(small, "new", "Charges carry a receipt")
+    path = small / "2026_11_22_charges_carry_a_receipt.py"
+    text = path.read_text()
+    text = text[:text.index("TODO")] + text[text.index('"""', 3):]
+    text = text.replace('        # TODO: replace this example with the real resource and '
+                        'operations.\n', "")
+    text = text.replace('"example_charges_carry_a_receipt": [rename("old_name", "new_name")]',
+                        '"charge": [rename("receipt", "receipt_url")]')
+    path.write_text(text)
+    result = on(small, "check")
+    assert (result.returncode, result.stdout) == (0, "no problems\n")
+
+
+def test_check_refuses_a_scaffold_with_only_its_todos_left(small: Path) -> None:
+    """Real operations under the scaffold's TODO docstring are still an unedited scaffold."""
+    on(small, "new", "Charges carry a receipt")
+    path = small / "2026_11_22_charges_carry_a_receipt.py"
+    path.write_text(path.read_text().replace(
+        '"example_charges_carry_a_receipt": [rename("old_name", "new_name")]',
+        '"charge": [rename("receipt", "receipt_url")]'))
+    lines = on(small, "check").stdout.splitlines()
+    assert lines[0].startswith(f"error: scaffold: {path}: an unedited `datever new` scaffold: "
+                               "it still has its TODO lines; ")
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -590,15 +546,27 @@ def test_check_json(tmp_path: Path) -> None:
     assert data["problems"][0]["file"].endswith("2022_01_01_typo.py")
 
 
-def test_check_reports_missing_description_and_file_name_together(tmp_path: Path) -> None:
-    """One module with two problems gets both reported."""
-    directory = write(tmp_path / "changes", {"2020_01_01_x.py": '''
-        from datever import Change, rename
-        change = Change(released="2020-01-02", resources={"charge": [rename("a", "b")]})
-    '''})
+def test_check_reports_why_each_module_does_not_load(tmp_path: Path) -> None:
+    """Each module that does not load is listed with the reason, file by file."""
+    directory = write(tmp_path / "changes", {
+        "2020_01_01_x.py": '''
+            from datever import Change, rename
+            change = Change(released="2020-01-01", resources={"charge": [rename("a", "b")]})
+        ''',
+        "2020_02_01_y.py": '''
+            """Y."""
+            from datever import Change, rename
+            change = Change(released="2020-02-02", resources={"charge": [rename("c", "d")]})
+        ''',
+    })
     lines = on(directory, "check").stdout.splitlines()
-    assert [line.split(":")[1].strip() for line in lines[:-1]] == ["description", "file_name"]
-    assert lines[-1] == "2 problems, 0 warnings"
+    assert lines == [
+        f"error: load: {directory / '2020_01_01_x.py'}: missing description: give the module "
+        "a docstring or Change(description=...)",
+        f"error: load: {directory / '2020_02_01_y.py'}: the file name's date disagrees with "
+        "released='2020-02-02'",
+        "2 problems, 0 warnings",
+    ]
 
 
 def test_check_reports_repeated_ids_and_mixed_schemes(tmp_path: Path) -> None:
