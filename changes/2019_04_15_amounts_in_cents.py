@@ -30,11 +30,15 @@ change = Change(
     released="2019-04-15",
     resources={
         "charge": [
-            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents),
-            convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents),
+            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+            convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
         ],
-        "charge.create": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
-        "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
-        "refund.create": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
+        "charge.create": [
+            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+        ],
+        "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True)],
+        "refund.create": [
+            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+        ],
     },
 )

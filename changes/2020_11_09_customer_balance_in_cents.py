@@ -28,7 +28,7 @@ def _decimal_to_cents(text: str) -> int:
 def _balance() -> list[Operation]:
     return [
         rename("account_balance", "balance"),
-        convert("balance", down=_cents_to_decimal, up=_decimal_to_cents),
+        convert("balance", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
     ]
 
 
