@@ -115,7 +115,7 @@ def _operation(kind: str, shape: Shape, rng: random.Random, names: _Names,
             return None
         key = rng.choice(ints)
         down, up = _shift(rng.randint(1, 50))
-        return convert(key, down=down, up=up)
+        return convert(key, down=down, up=up, lossless=True)
     if kind == "move_in":
         boxes = sorted(k for k, v in props.items() if isinstance(v, tuple) and v[0] == "box")
         if not plain or not boxes:

@@ -30,6 +30,7 @@ from datever import (
     rename,
 )
 from datever.compiler import CompiledFunction
+from datever.planner import Rebuild
 
 
 def cents_to_units(value: int) -> float:
@@ -131,6 +132,21 @@ def up_charge(d):
 """
 
 
+def test_generated_source_of_fused_steps_is_pinned() -> None:
+    """Chained renames, a drop and a fill of an absent property: one rebuild, then a set."""
+    engine = Engine(history([rename("a", "b"), rename("c", "a"), remove("y", 1)],
+                            [add("x", 0), add("y", 2)]))
+    assert engine.pipeline("v1", "down").source == """\
+def down_charge(d):
+    # c1, c2 (2 renames and 2 drops in one dict rebuild)
+    if not _keys2.isdisjoint(d):
+        d = {_names3.get(k, k): v for k, v in d.items() if k not in _drops4}
+    # c1 (absent here: set without a check)
+    d['y'] = 1
+    return d
+"""
+
+
 # -- linecache and tracebacks ---------------------------------------------------------
 
 
@@ -185,7 +201,9 @@ def test_rename_chain_fuses_into_one_step(chain: Engine) -> None:
     compiled = only_function(chain)
     [fused] = compiled.steps
     assert [change.id for change in fused.origins] == ["c3", "c2", "c1"]
-    assert "rename" in fused.note
+    assert fused.how == "merged"
+    assert isinstance(fused.step, Rebuild)
+    assert (fused.step.renames, fused.step.form) == ({"d": "a"}, "statements")
     assert fused.step.apply({"d": 1, "z": 2}) == {"a": 1, "z": 2}
     assert compiled.cancelled == []
 
@@ -237,8 +255,9 @@ def test_add_then_remove_cancels(add_then_remove: Engine) -> None:
     """Down, the fill (undo remove) and the drop (undo add) of ``x`` cancel."""
     compiled = only_function(add_then_remove)
     [cancelled] = compiled.cancelled
-    assert cancelled.note == "cancelled"
-    assert [change.id for change in cancelled.origins] == ["c2", "c1"]
+    assert cancelled.key == "x"
+    assert [change.id for change in cancelled.set_by] == ["c2"]
+    assert cancelled.dropped_by.id == "c1"
     assert "d['x'] =" not in compiled.source
 
 
@@ -259,7 +278,7 @@ def test_two_map_values_compose(two_maps: Engine) -> None:
     """Two map_values on one property compose into one table, both ways."""
     [fused] = only_function(two_maps).steps
     assert fused.step.table == {"c": "a", "b": "a", "y": "x"}  # type: ignore[attr-defined]
-    assert "fused" in fused.note
+    assert fused.how == "composed"
     assert [change.id for change in fused.origins] == ["c2", "c1"]
     up = only_function(two_maps, direction="up")
     assert len(up.steps) == 2  # up runs each change as declared
