@@ -243,10 +243,11 @@ def _value_steps(name: str, expr: _Expr) -> list[FusedStep]:
     renamed: Step
     if type(step) is MapValues:
         renamed = MapValues(name, step.table)
-        if inner and type(inner[-1].step) is MapValues:
+        first = inner[-1].step if inner else None
+        # a dict cannot hold both True and 1 (or 1.0), which JSON tells apart: tables
+        # with keys other than strings are looked up one after the other
+        if isinstance(first, MapValues) and first.typed is None and renamed.typed is None:
             previous = inner.pop()
-            first = previous.step
-            assert isinstance(first, MapValues)
             table = dict(step.table)
             table.update({old: renamed.apply({name: new})[name]
                           for old, new in first.table.items()})

@@ -492,3 +492,81 @@ def test_mixed_history_matches_reference_down_and_up() -> None:
     data = msgspec.json.encode(payload)
     assert msgspec.json.decode(engine.down_json(data, "v1")) == reference_down(
         payload, engine.resolve("v1"))
+
+
+# -- objects replaced, errors in nested lists, re-added properties, typed tables ------------
+
+
+def widen(obj: dict[str, Any]) -> dict[str, Any]:
+    """A custom transform that returns a new object rather than editing its argument."""
+    return {**obj, "widened": True}
+
+
+@pytest.mark.parametrize("ops", [[custom(down=widen)], [rename("a", "b"), rename("c", "a")]],
+                         ids=["custom-returns-new", "dict-rebuild"])
+def test_nested_resource_replaced_by_its_function_is_stored_in_its_parent(
+        ops: list[Operation]) -> None:
+    """A nested resource whose compiled function returns a new dict replaces the old one
+    in the parent object, as the reference interpreter does."""
+    engine = Engine(history({"customer": ops}))
+    payload = {"object": "charge", "customer": {"object": "customer", "b": 1, "a": 2}}
+    migrated = engine.down(payload, "v1")
+    assert migrated == reference_down(payload, engine.resolve("v1"))
+    assert migrated["customer"] != payload["customer"]
+
+
+@pytest.mark.parametrize(("payload", "path"), [
+    ([[{"object": "customer"}, {"object": "customer", "fail": 1}]], "$[0][1]"),
+    ({"object": "list", "data": [[{"object": "customer", "fail": 1}]]}, "$.data[0][0]"),
+], ids=["list-in-list-at-root", "list-in-list-in-object"])
+def test_error_in_a_list_inside_a_list_names_every_index(payload: Any, path: str) -> None:
+    """A transform failing on a resource in a list inside a list reports each index of its
+    path, as the reference interpreter does."""
+    engine = Engine(history({"customer": [custom(down=fail_when_marked)]}))
+    with pytest.raises(MigrationError) as compiled:
+        engine.down(payload, "v1")
+    with pytest.raises(MigrationError) as reference:
+        reference_down(payload, engine.resolve("v1"))
+    assert compiled.value.json_path == reference.value.json_path == path
+
+
+def fail_when_marked(obj: dict[str, Any]) -> None:
+    """A custom transform that fails on objects carrying ``fail``."""
+    if "fail" in obj:
+        raise ValueError("marked to fail")
+
+
+@pytest.mark.parametrize(("changes", "head", "old"), [
+    (([remove("x", 0)], [add("x", 1)]), {"object": "charge", "x": 5}, {"object": "charge", "x": 0}),
+    (([remove("x", 0)], [add("x", 1)], [rename("x", "y")]), {"object": "charge", "y": 5},
+     {"object": "charge", "x": 0}),
+], ids=["re-added", "re-added-then-renamed"])
+def test_property_removed_and_added_again_gets_its_old_default(
+        changes: tuple[list[Operation], ...], head: dict[str, Any],
+        old: dict[str, Any]) -> None:
+    """Down to before its removal, a property added again later has the old default, not
+    the head's value of the new property of the same name."""
+    engine = Engine(history(*changes))
+    assert engine.down(head, "v1") == old
+    assert_down_matches_reference(engine, [head, {"object": "charge"}])
+    assert_up_matches_reference(engine, [{"x": 3}, {}], "charge")
+
+
+def test_value_table_with_non_string_keys_tells_true_from_one() -> None:
+    """A table keyed by 1 maps the JSON number 1 only: true and 1.0 are other values."""
+    engine = Engine(history([map_values("code", {"one": 1})]))
+    values = [engine.down({"object": "charge", "code": value}, "v1")["code"]
+              for value in (1, True, 1.0, "one")]
+    assert values == ["one", True, 1.0, "one"]
+    assert [type(value) for value in values] == [str, bool, float, str]
+
+
+def test_value_tables_with_non_string_keys_agree_when_stacked() -> None:
+    """Two stacked tables keyed by non-strings (true -> 1, then 1 -> 'a') give the
+    reference result for true, 1 and 1.0: a dict cannot hold true and 1 as two keys."""
+    engine = Engine(history([map_values("v", {"a": 1})], [map_values("v", {1: True})]))
+    payloads = [{"object": "charge", "v": value} for value in (True, 1, 1.0, "a")]
+    assert [engine.down(p, "v1")["v"] for p in payloads] == ["a", "a", 1.0, "a"]
+    assert_down_matches_reference(engine, payloads)
+    assert_up_matches_reference(engine, [{"v": value} for value in ("a", 1, True, 1.0)],
+                                "charge")
