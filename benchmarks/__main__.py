@@ -23,8 +23,9 @@ CAVEATS = [
     "Rounds of a scenario's contenders are interleaved so that drifting load skews all alike.",
     "Every time includes the harness's per-call cost (a Python loop calling a callable, "
     "see the baseline row of scenario 4); it matters only for sub-microsecond rows.",
-    "Before anything is timed, the compiled output is decoded and compared with the "
-    "reference interpreter's; a difference aborts the run.",
+    "Before anything is timed, each contender is called once and its output compared with "
+    "what it must give (datever's compiled pipeline: the reference interpreter's output; "
+    "the floor: its input); a difference aborts the run.",
     "The floor is msgspec decode + encode of the same bytes (module-level functions for the "
     "reference contender, prebuilt Decoder/Encoder for the floor and inside datever).",
     "Synthetic histories and payloads are seeded (random.Random(0)) and well-formed: head "

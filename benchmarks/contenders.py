@@ -3,8 +3,9 @@
 Every contender is a callable timed by :func:`measure`: calibrate a number of
 calls that fills a round, run several interleaved rounds with the garbage
 collector off, report the median time per call. Before anything is timed,
-:func:`check_same` proves the compiled pipeline and the reference interpreter
-agree.
+:func:`verify` calls each contender once and compares its output with what it
+must give (for datever's compiled pipeline: the reference interpreter's output);
+a contender that gives anything else stops the run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -29,6 +30,16 @@ _ENCODER = msgspec.json.Encoder()
 
 class BenchmarkError(AssertionError):
     """A contender gave a wrong answer: the numbers would mean nothing."""
+
+
+class _Unchecked:
+    """The expected output of a contender whose output means nothing (the harness)."""
+
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+UNCHECKED: Any = _Unchecked()
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,14 @@ class Contender:
     """One way to do the job. ``role`` is ``floor``, ``baseline`` or ``candidate``.
 
     ``setup``, when given, makes one fresh argument per call outside the
-    timed loop (for functions that consume their input).
+    timed loop (for functions that consume their input). ``expected`` is what
+    one call must return (JSON bytes are compared decoded); only a baseline may
+    leave it UNCHECKED.
     """
 
     name: str
     run: Callable[..., Any]
+    expected: Any
     role: str = "candidate"
     setup: Callable[[], Any] | None = None
 
@@ -74,6 +88,26 @@ class Measurement:
     max_ns: float
     rounds: int
     calls_per_round: int
+    #: True when one call's output was compared with the expected one before timing
+    verified: bool
+
+
+def verify(contender: Contender) -> bool:
+    """Call ``contender`` once and raise BenchmarkError unless it gives its expected output.
+
+    Returns False for an UNCHECKED baseline, True for a verified contender.
+    """
+    if contender.expected is UNCHECKED:
+        if contender.role != "baseline":
+            raise BenchmarkError(f"{contender.name}: a {contender.role} must say what it "
+                                 "returns, so that it is checked before it is timed")
+        return False
+    result = contender.run(contender.setup()) if contender.setup else contender.run()
+    got = _DECODER.decode(result) if isinstance(result, bytes) else result
+    if got != contender.expected:
+        raise BenchmarkError(f"{contender.name} gives a wrong answer: "
+                             f"{first_difference(got, contender.expected)}")
+    return True
 
 
 def _round(contender: Contender, calls: int) -> int:
@@ -107,6 +141,7 @@ def measure(entries: list[Contender], settings: Settings) -> list[Measurement]:
     machine that gets busier or quieter during the run skews every contender
     alike and the ratios between them stay meaningful.
     """
+    verified = [verify(entry) for entry in entries]
     calls = [_calibrate(entry, settings) for entry in entries]
     per_call: list[list[float]] = [[] for _ in entries]
     gc.collect()
@@ -120,8 +155,9 @@ def measure(entries: list[Contender], settings: Settings) -> list[Measurement]:
         if enabled:
             gc.enable()
     return [Measurement(entry.name, entry.role, statistics.median(times), min(times),
-                        max(times), settings.rounds, count)
-            for entry, count, times in zip(entries, calls, per_call, strict=True)]
+                        max(times), settings.rounds, count, checked)
+            for entry, count, times, checked in zip(entries, calls, per_call, verified,
+                                                    strict=True)]
 
 
 def _identity(value: Any) -> Any:
@@ -131,16 +167,21 @@ def _identity(value: Any) -> Any:
 def harness_baseline(data: bytes) -> Contender:
     """A call that does nothing: what the harness itself costs per call."""
     return Contender("harness: a call that returns its argument", functools.partial(
-        _identity, data), role="baseline")
+        _identity, data), UNCHECKED, role="baseline")
 
 
 # -- the three ways to migrate bytes -----------------------------------------
 
 
+def reference_output(data: bytes, version: datever.Version) -> Any:
+    """What the reference interpreter (the definition) makes of ``data`` at ``version``."""
+    return datever.reference_down(_DECODER.decode(data), version)
+
+
 def compiled(engine: datever.Engine, data: bytes, version: datever.Version) -> Contender:
-    """datever's compiled pipeline, bytes to bytes."""
+    """datever's compiled pipeline, bytes to bytes; it must agree with the reference."""
     return Contender("datever compiled: engine.down_json", functools.partial(
-        engine.down_json, data, version))
+        engine.down_json, data, version), reference_output(data, version))
 
 
 def reference(data: bytes, version: datever.Version) -> Contender:
@@ -150,7 +191,8 @@ def reference(data: bytes, version: datever.Version) -> Contender:
     def run() -> bytes:
         return encode(datever.reference_down(decode(data), version))
 
-    return Contender("datever reference: decode + reference_down + encode", run)
+    return Contender("datever reference: decode + reference_down + encode", run,
+                     reference_output(data, version))
 
 
 def floor(data: bytes) -> Contender:
@@ -160,30 +202,27 @@ def floor(data: bytes) -> Contender:
     def run() -> bytes:
         return encoder.encode(decoder.decode(data))
 
-    return Contender("floor: msgspec Decoder + Encoder", run, role="floor")
+    return Contender("floor: msgspec Decoder + Encoder", run, _DECODER.decode(data),
+                     role="floor")
 
 
-def transform_only(pipeline: datever.pipeline.Pipeline, data: bytes, label: str) -> Contender:
+def transform_only(pipeline: datever.pipeline.Pipeline, data: bytes, version: datever.Version,
+                   label: str) -> Contender:
     """The compiled pipeline on decoded objects: no JSON, one fresh object per call."""
     decode = _DECODER.decode
     return Contender(f"{label}: pipeline.run on a decoded object", pipeline.run,
-                     setup=lambda: decode(data))
+                     reference_output(data, version), setup=lambda: decode(data))
 
 
 def check_same(engine: datever.Engine, data: bytes, version: datever.Version,
                what: str) -> Any:
     """Raise BenchmarkError unless compiled and reference outputs decode equal.
 
-    Returns the reference output (decoded).
+    For checks outside :func:`measure` (start-up); returns the reference output.
     """
-    expected = datever.reference_down(_DECODER.decode(data), version)
-    got = _DECODER.decode(engine.down_json(data, version))
-    if got != expected:
-        raise BenchmarkError(f"{what}: compiled output differs from the reference "
-                             f"interpreter at {version.name}: {first_difference(got, expected)}")
-    if _DECODER.decode(floor(data).run()) != _DECODER.decode(data):
-        raise BenchmarkError(f"{what}: msgspec decode + encode does not round-trip")
-    return expected
+    contender = compiled(engine, data, version)
+    verify(replace(contender, name=f"{what}: {contender.name} at {version.name}"))
+    return contender.expected
 
 
 def first_difference(got: Any, expected: Any, path: str = "$") -> str:

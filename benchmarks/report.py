@@ -27,13 +27,15 @@ class Row:
     max: float
     rounds: int
     calls_per_round: int
+    #: its output was checked before it was timed (parts of start-up are checked apart)
+    verified: bool = False
 
     @classmethod
     def of(cls, measurement: Measurement, unit: str) -> Row:
         scale = _SCALE[unit]
         return cls(measurement.name, measurement.role, measurement.median_ns / scale,
                    measurement.min_ns / scale, measurement.max_ns / scale,
-                   measurement.rounds, measurement.calls_per_round)
+                   measurement.rounds, measurement.calls_per_round, measurement.verified)
 
 
 @dataclass
@@ -63,7 +65,8 @@ class Scenario:
     notes: list[str] = field(default_factory=list)
     #: False when rows are parts of one job (start-up) rather than rivals
     compare: bool = True
-    verified: bool = False
+    #: checks of outputs made outside the timed rows (the rows carry their own ``verified``)
+    checks: list[str] = field(default_factory=list)
 
     def row(self, name_start: str) -> Row:
         return next(row for row in self.rows if row.name.startswith(name_start))

@@ -57,11 +57,14 @@ def _decimal_to_cents(text: str) -> int:
 change = Change(
     released="2019-04-15",
     resources={
-        # responses: resources are found by their "object" property at any depth
+        # responses: resources are found by their "object" property at any depth;
+        # resources.py says which request bodies share these properties
         "charge": [
-            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents),
-            convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents),
+            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+            convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents,
+                    lossless=True),
         ],
-        "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents)],
+        "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents,
+                           lossless=True)],
     },
 )

@@ -24,7 +24,7 @@ change = Change(
         "charge": [add("capture_method", "automatic")],
         "charge.create": [
             rename("capture", "capture_method"),
-            convert("capture_method", down=_to_flag, up=_to_method),
+            convert("capture_method", down=_to_flag, up=_to_method, lossless=True),
         ],
     },
 )

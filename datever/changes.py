@@ -20,6 +20,7 @@ from typing import Literal
 from datever.errors import ChangeError
 from datever.operations import Operation, Step
 from datever.resources import UNDECLARED, Resource, Resources, shared_operations
+from datever.versions import is_date_shaped, named_key, parse_date
 
 __all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
            "load_resources"]
@@ -28,37 +29,18 @@ Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
 
 _STAGE_RANK = {"released": 0, "beta": 1, "experimental": 2}
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _FILE_DATE = re.compile(r"([0-9]{4})_([0-9]{2})_([0-9]{2})_")
 _OPERATION_NAMES = "rename, move, add, remove, map_values, convert, collapse, custom"
 
 
-_NAMED = re.compile(r"v([1-9][0-9]*)(?:-preview([1-9][0-9]*))?")
-
-
-def named_key(name: str) -> tuple[int, int, int] | None:
-    """The order of a named version (``v2-preview1`` < ``v2-preview2`` < ``v2``), or None.
-
-    Previews of ``vN`` come after ``vN-1`` and before ``vN``.
-    """
-    match = _NAMED.fullmatch(name)
-    if match is None:
-        return None
-    major, preview = match.groups()
-    return (int(major), 0, int(preview)) if preview else (int(major), 1, 0)
-
-
 def parse_release_date(text: str, what: str = "released") -> dt.date:
     """A strict ``YYYY-MM-DD`` calendar date, or ChangeError (``what`` names the argument)."""
-    import pendulum
-
-    match = _DATE.fullmatch(text)
-    if not match:
+    date = parse_date(text)
+    if date is not None:
+        return date
+    if not is_date_shaped(text):
         raise ChangeError(f"{what}={text!r} is not a date; write it as YYYY-MM-DD")
-    try:
-        return pendulum.date(*(int(part) for part in match.groups()))
-    except ValueError as exc:
-        raise ChangeError(f"{what}={text!r} is not a calendar date ({exc})") from None
+    raise ChangeError(f"{what}={text!r} is not a calendar date")
 
 
 def _as_date(value: object, what: str) -> dt.date:

@@ -1,11 +1,11 @@
 """The compiler: pending changes in, one generated function per resource out.
 
-Steps of all the changes a pipeline undoes are fused (a rename chain becomes
-one rename, a fill then a drop of one property cancels, value maps compose,
-runs of renames and drops become one dict rebuild) and turned into Python
-source, the attrs way: bound objects under stable mangled names, the source
-registered in ``linecache`` under a unique ``<datever ...>`` filename, one
-``compile`` per function.
+The steps of all the changes a pipeline undoes are planned (:mod:`datever.planner`:
+a rename chain becomes one rename, a fill then a drop of one property cancels,
+value maps compose, renames and drops are merged) and turned into Python source,
+the attrs way: bound objects under stable mangled names, the source registered in
+``linecache`` under a unique ``<datever ...>`` filename, one ``compile`` per
+function.
 
 Fusion assumes *well-formed* payloads: a head-shaped response carries no
 property that only older versions have. Only down pipelines are fused that
@@ -33,35 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datever.changes import Change, Direction
-from datever.operations import (
-    Call,
-    Collapse,
-    Convert,
-    Drop,
-    Fill,
-    MapValues,
-    Move,
-    Step,
-)
+from datever.operations import Call, Collapse, Convert, Drop, Fill, MapValues, Move, Step
+from datever.planner import Cancelled, FusedStep, Rebuild, fuse
 
-__all__ = [
-    "CompiledFunction", "FusedStep", "Rebuild", "compile_resource", "fuse", "plan", "segments",
-]
+__all__ = ["CompiledFunction", "compile_resource", "segments"]
 
 _SCALARS = (str, int, float, bool, type(None))
 _counter = itertools.count()
 #: generated filename -> its function, for error reports; entries go with the function
 COMPILED: weakref.WeakValueDictionary[str, CompiledFunction] = weakref.WeakValueDictionary()
-
-
-@dataclass
-class FusedStep:
-    """A step and the changes it stands for (several when fused)."""
-
-    step: Step
-    origins: list[Change]
-    #: a human note on what the compiler did, e.g. "fused 3 renames"
-    note: str = ""
 
 
 @dataclass
@@ -74,7 +54,7 @@ class CompiledFunction:
     source: str
     function: Any
     steps: list[FusedStep]
-    cancelled: list[FusedStep] = field(default_factory=list)
+    cancelled: list[Cancelled] = field(default_factory=list)
     #: line number of the generated source -> the change its code comes from
     lines: dict[int, Change] = field(default_factory=dict)
 
@@ -89,192 +69,6 @@ def segments(changes: Sequence[Change], discriminator: str,
         else:
             result[-1].append(change)
     return [segment for segment in result if segment]
-
-
-# -- fusion ----------------------------------------------------------------
-#
-# Between opaque steps (custom calls, computed fills, nested moves), the
-# compiler runs the steps symbolically: for every property name it keeps an
-# expression of where its final value comes from. A rename chain collapses
-# to one entry, a fill that a later drop discards disappears, value maps
-# stack up. The result is one dict rebuild for all renames and drops, then a
-# short block per property that still needs a value transform or a default.
-
-_GONE: tuple[Any, ...] = ("gone",)
-# Up to _RENAMES independent renames run as statements rather than one dict rebuild
-# (measured on the synthetic benchmark: objects of 20-40 properties), and up to
-# _POPS drops as pops rather than one filtering comprehension.
-_RENAMES = 16
-_POPS = 12
-
-
-@dataclass(frozen=True)
-class Rebuild(Step):
-    """Rename and drop many top-level properties at once, keeping their order."""
-
-    renames: dict[str, str]
-    drops: frozenset[str]
-
-    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return {self.renames.get(k, k): v for k, v in obj.items() if k not in self.drops}
-
-    def keys(self) -> frozenset[str]:
-        return frozenset(self.renames) | frozenset(self.renames.values()) | self.drops
-
-
-def _simple(step: Step) -> bool:
-    if type(step) is Move:
-        return len(step.src) == 1 and len(step.dst) == 1
-    if type(step) is Fill:
-        return step.compute is None
-    return type(step) in (Drop, MapValues, Convert, Collapse)
-
-
-def _base(expr: tuple[Any, ...]) -> str | None:
-    while expr[0] in ("fill", "map"):
-        expr = expr[1]
-    return expr[1] if expr[0] == "in" else None
-
-
-def _origins(expr: tuple[Any, ...]) -> list[Change]:
-    found: list[Change] = []
-    while expr[0] != "gone":
-        found[:0] = expr[-1]
-        if expr[0] not in ("fill", "map"):
-            break
-        expr = expr[1]
-    return found
-
-
-def plan(steps: Sequence[tuple[Step, Change]]) -> tuple[list[FusedStep], list[FusedStep]]:
-    """Fuse a run of simple steps; returns (steps to run, steps cancelled)."""
-    state: dict[str, tuple[Any, ...]] = {}
-    cancelled: list[FusedStep] = []
-    moves: dict[str, list[Change]] = {}
-
-    def origin(name: str) -> tuple[Any, ...]:
-        return state.get(name) or ("in", name, [])
-
-    consumed: set[str] = set()  # input properties moved or dropped from where they were
-    for step, change in steps:
-        if type(step) is Move:
-            src, dst = step.src[0], step.dst[0]
-            expr = origin(src)
-            if expr is _GONE:
-                continue  # moving an absent property does nothing
-            base = _base(expr)
-            if base is not None:
-                consumed.add(base)
-            if expr[0] == "in":
-                expr = ("in", expr[1], [*expr[2], change])
-            state[dst], state[src] = expr, _GONE
-        elif type(step) is Drop:
-            expr = origin(step.key)
-            if expr is not _GONE:
-                base = _base(expr)
-                if base is not None:
-                    consumed.add(base)
-                    moves.setdefault(base, []).extend([*_origins(expr), change])
-                if expr[0] != "in":
-                    cancelled.append(FusedStep(step, [*_origins(expr), change], "cancelled"))
-            state[step.key] = _GONE
-        elif type(step) is Fill:
-            expr = origin(step.key)
-            state[step.key] = (("const", step, [change]) if expr is _GONE
-                               else ("fill", expr, step, [change]))
-        else:
-            (key,) = step.keys()
-            expr = origin(key)
-            if expr is not _GONE:
-                state[key] = ("map", expr, step, [change])
-
-    renames: dict[str, str] = {}
-    kept: set[str] = set()
-    for name, expr in state.items():
-        base = _base(expr)
-        if base is not None:
-            kept.add(base)
-            if base != name:
-                renames[base] = name
-                moves.setdefault(base, []).extend(expr[2] if expr[0] == "in" else [])
-    drops = frozenset(consumed - kept)
-    out: list[FusedStep] = []
-    if renames or drops:
-        changes = list(dict.fromkeys(c for base in sorted(renames.keys() | drops)
-                                     for c in moves.get(base, [])))
-        note = (f"{len(renames)} rename{'s' * (len(renames) != 1)} and {len(drops)} "
-                f"drop{'s' * (len(drops) != 1)} in one rebuild")
-        out.append(FusedStep(Rebuild(renames, drops), changes, note))
-    for name, expr in state.items():
-        out.extend(_value_steps(name, expr))
-    return out, cancelled
-
-
-def _value_steps(name: str, expr: tuple[Any, ...]) -> list[FusedStep]:
-    """The steps that give ``name`` its value once the rebuild has renamed it."""
-    if expr[0] in ("in", "gone"):
-        return []
-    if expr[0] == "const":
-        fill = expr[1]
-        return [FusedStep(Fill(name, fill.default), expr[2], "default")]
-    inner = _value_steps(name, expr[1])
-    step = expr[2]
-    if expr[0] == "fill":
-        return [*inner, FusedStep(Fill(name, step.default), expr[3])]
-    renamed: Step
-    if type(step) is MapValues:
-        renamed = MapValues(name, step.table)
-        if inner and type(inner[-1].step) is MapValues:
-            table = dict(step.table)
-            previous = inner.pop()
-            first = previous.step
-            assert isinstance(first, MapValues)
-            second = MapValues(name, step.table)
-            table.update({old: second.apply({name: new})[name]
-                          for old, new in first.table.items()})
-            return [*inner, FusedStep(MapValues(name, table), [*previous.origins, *expr[3]],
-                                      "fused")]
-    elif type(step) is Convert:
-        renamed = Convert(name, step.fn)
-    else:
-        renamed = Collapse(name)
-    return [*inner, FusedStep(renamed, expr[3])]
-
-
-def fuse(steps: Sequence[tuple[Step, Change]], *, planned: bool = True,
-         ) -> tuple[list[FusedStep], list[FusedStep]]:
-    """Fuse a resource's steps: simple runs are planned, opaque steps kept in place.
-
-    With ``planned=False`` every step is kept as it is: exact on any input,
-    which is what request bodies (written by clients) need.
-    """
-    if not planned:
-        return [FusedStep(step, [change]) for step, change in steps], []
-    out: list[FusedStep] = []
-    cancelled: list[FusedStep] = []
-    run: list[tuple[Step, Change]] = []
-    run_keys: set[str] = set()
-
-    def flush() -> None:
-        planned, dropped = plan(run)
-        out.extend(planned)
-        cancelled.extend(dropped)
-        run.clear()
-        run_keys.clear()
-
-    for step, change in steps:
-        if _simple(step):
-            run.append((step, change))
-            run_keys.update(step.keys())
-            continue
-        keys = step.keys()
-        if run and (step.barrier or not keys or keys & run_keys):
-            flush()
-        # otherwise it commutes with the whole pending run: it runs first, planning goes on
-        out.append(FusedStep(step, [change]))
-    if run:
-        flush()
-    return out, cancelled
 
 
 # -- code generation -------------------------------------------------------
@@ -328,11 +122,16 @@ def _constant(src: _Source, value: Any) -> str:
     return f"_deepcopy({src.bind(value, 'default')})"
 
 
+#: what a generated comment adds to the change ids, by how the planner made the step
+_COMMENTS = {"composed": " (value maps composed)",
+             "fill_absent": " (absent here: set without a check)"}
+
+
 def _emit_step(src: _Source, fused: FusedStep) -> None:
     step = fused.step
     origin = fused.origins[0]
     changes = ", ".join(change.id for change in fused.origins)
-    src.emit(f"    # {changes}{' (' + fused.note + ')' if fused.note else ''}")
+    src.emit(f"    # {changes}{_COMMENTS.get(fused.how, '')}")
     if type(step) is Move and len(step.src) == 1 and len(step.dst) == 1:
         key, new = repr(step.src[0]), repr(step.dst[0])
         src.emit(f"    if {key} in d:", origin)
@@ -345,7 +144,7 @@ def _emit_step(src: _Source, fused: FusedStep) -> None:
             value = f"{src.bind(step.compute, 'compute')}(d)"
         else:
             value = _constant(src, step.default)
-        if fused.note == "default":
+        if fused.how == "fill_absent":
             src.emit(f"    d[{key}] = {value}", origin)
         else:
             src.emit(f"    if {key} not in d:", origin)
@@ -415,28 +214,32 @@ def _emit_rebuild(src: _Source, fused: FusedStep) -> None:
     assert isinstance(step, Rebuild)
     changes = ", ".join(change.id for change in fused.origins) or "renames"
     origin = fused.origins[0] if fused.origins else None
-    chained = set(step.renames) & (set(step.renames.values()) | step.drops)
-    if len(step.renames) <= _RENAMES and not chained:
-        # a few independent renames: plain statements beat rebuilding the dict, and
-        # drops are a pop each, or one filter when there are many (most are absent)
-        src.emit(f"    # {changes}{' (fused)' if len(fused.origins) > 1 else ''}")
-        if len(step.drops) <= _POPS:
-            for key in sorted(step.drops):
-                src.emit(f"    d.pop({key!r}, None)", origin)
-        else:
-            gone = src.bind(step.drops, "drops")
-            src.emit(f"    if not {gone}.isdisjoint(d):", origin)
-            src.emit(f"        d = {{k: v for k, v in d.items() if k not in {gone}}}", origin)
-        for old, new in step.renames.items():
-            src.emit(f"    if {old!r} in d:", origin)
-            src.emit(f"        d[{new!r}] = d.pop({old!r})", origin)
+    if step.form == "rebuild":
+        src.emit(f"    # {changes} ({_plural(len(step.renames), 'rename')} and "
+                 f"{_plural(len(step.drops), 'drop')} in one dict rebuild)")
+        touched = src.bind(frozenset(step.renames) | step.drops, "keys")
+        names, gone = src.bind(step.renames, "names"), src.bind(step.drops, "drops")
+        src.emit(f"    if not {touched}.isdisjoint(d):", origin)
+        src.emit(f"        d = {{{names}.get(k, k): v for k, v in d.items() if k not in {gone}}}",
+                 origin)
         return
-    src.emit(f"    # {changes} ({fused.note})")
-    touched = src.bind(frozenset(step.renames) | step.drops, "keys")
-    names, gone = src.bind(step.renames, "names"), src.bind(step.drops, "drops")
-    src.emit(f"    if not {touched}.isdisjoint(d):", origin)
-    src.emit(f"        d = {{{names}.get(k, k): v for k, v in d.items() if k not in {gone}}}",
-             origin)
+    # a few independent renames: plain statements beat rebuilding the dict, and drops
+    # are a pop each, or one filter when there are many (most are absent)
+    src.emit(f"    # {changes}{' (fused)' if len(fused.origins) > 1 else ''}")
+    if step.form == "statements":
+        for key in sorted(step.drops):
+            src.emit(f"    d.pop({key!r}, None)", origin)
+    else:
+        gone = src.bind(step.drops, "drops")
+        src.emit(f"    if not {gone}.isdisjoint(d):", origin)
+        src.emit(f"        d = {{k: v for k, v in d.items() if k not in {gone}}}", origin)
+    for old, new in step.renames.items():
+        src.emit(f"    if {old!r} in d:", origin)
+        src.emit(f"        d[{new!r}] = d.pop({old!r})", origin)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
 
 
 def compile_resource(resource: str, direction: Direction,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from datever.engine import Engine
 from datever.errors import DateverError
+from datever.versions import path_version
 
 __all__ = ["FeatureGroups", "GroupRoute"]
 
@@ -52,8 +53,9 @@ class FeatureGroups(Mapping[str, Engine]):
     def route(self, path: str) -> GroupRoute:
         """Split ``/group/version/rest`` (the version segment may be absent).
 
-        The second segment counts as a version when it starts with ``v`` and a
-        digit, or is ``X`` or ``beta``; otherwise it belongs to the path.
+        The second segment counts as a version when it names one
+        (:func:`datever.versions.path_version`: ``v2021-06-07``, ``vX``, ``v2``,
+        ``v2-preview1``); otherwise it belongs to the path.
         """
         segments = path.lstrip("/").split("/", 2)
         group = segments[0]
@@ -62,11 +64,6 @@ class FeatureGroups(Mapping[str, Engine]):
                                f"groups: {', '.join(sorted(self._groups))}")
         rest = segments[1:]
         version = None
-        if rest and _looks_like_version(rest[0]):
-            version, rest = rest[0], rest[1:]
+        if rest and (named := path_version(rest[0])) is not None:
+            version, rest = named, rest[1:]
         return GroupRoute(group, self._groups[group], version, "/" + "/".join(rest))
-
-
-def _looks_like_version(segment: str) -> bool:
-    return segment in ("X", "beta") or (
-        len(segment) > 1 and segment[0] == "v" and segment[1].isdigit())

@@ -19,7 +19,7 @@ import pendulum
 
 from datever.changes import Change
 from datever.errors import VersionError
-from datever.versions import Version
+from datever.versions import Version, dated_name, named_key, preview_of
 
 __all__ = ["Lifecycle", "Policy", "ReleaseLifecycle", "Signals", "Status", "Violation",
            "check_policies", "deprecation_value", "http_date"]
@@ -28,9 +28,6 @@ State = Literal["stable", "unstable", "deprecated", "removed"]
 
 _ENCODER = msgspec.json.Encoder()
 _JSON = ("Content-Type", "application/json")
-_DATED = re.compile(r"v?([0-9]{4}-[0-9]{2}-[0-9]{2})")
-_NAMED = re.compile(r"v([0-9]+)(?:-preview([0-9]+))?")
-_PREVIEW = re.compile(r"(.+)-preview[0-9]*")
 _STABLE_CHANNELS = frozenset({"stable", "initial"})
 _UNSAFE_URL = re.compile(r"[\x00-\x20<>\"\x7f]")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -89,26 +86,21 @@ def _pdate(day: dt.date) -> pendulum.Date:
 
 def _canonical(name: str) -> str:
     """``v2021-06-07`` and ``2021-06-07`` name one release: keep the bare date."""
-    match = _DATED.fullmatch(name)
-    return match.group(1) if match else name
+    date = dated_name(name)
+    return date.isoformat() if date is not None else name
 
 
 def _release_date(name: str | None) -> dt.date | None:
     """The date a dated version name stands for, else None."""
-    match = _DATED.fullmatch(name or "")
-    try:
-        return dt.date.fromisoformat(match.group(1)) if match else None
-    except ValueError:
-        return None
+    return dated_name(name) if name is not None else None
 
 
 def _natural_key(name: str) -> tuple[int, int, int, int]:
     """The default order: ``vN-previewK`` before ``vN`` before ``vN+1``, then dates."""
-    named, date = _NAMED.fullmatch(name), _release_date(name)
-    if named:
-        major, preview = named.groups()
-        return (0, int(major), 0 if preview else 1, int(preview or 0))
-    if date:
+    named, date = named_key(name), _release_date(name)
+    if named is not None:
+        return (0, *named)
+    if date is not None:
         return (1, date.toordinal(), 0, 0)
     raise ValueError(f"cannot tell where {name!r} stands among the releases: give "
                      "Lifecycle(order=[...]) with every version name, oldest first")
@@ -276,7 +268,7 @@ class Lifecycle:
         """The oldest version clients should move to: as given, or computed for ``today``."""
         day = _day(today)
         return self._oldest_supported or next(
-            (name for name in self.order if not _PREVIEW.fullmatch(name)
+            (name for name in self.order if preview_of(name) is None
              and self._state_at(name, day) != "removed"), None)
 
     def _state_at(self, name: str, day: dt.date) -> State | None:
@@ -326,9 +318,9 @@ class Lifecycle:
     def _upgrade_target(self, name: str, day: dt.date) -> str | None:
         """The next version in order that is neither deprecated nor (for GA) a preview."""
         later = self.order[self.order.index(name) + 1:] if name in self.order else ()
-        preview = _PREVIEW.fullmatch(name) is not None
+        preview = preview_of(name) is not None
         return next((other for other in later if self._state_at(other, day) is None
-                     and (preview or not _PREVIEW.fullmatch(other))), None)
+                     and (preview or preview_of(other) is None)), None)
 
     def signals(self, version: Version, today: dt.date | None = None, *,
                 defaulted: bool = False) -> Signals:
@@ -440,7 +432,7 @@ def check_policies(
 def _check_ga(lifecycle: Lifecycle, policy: Policy, names: Sequence[str]) -> list[Violation]:
     found: list[Violation] = []
     support = policy.ga_support_after_successor.in_words()
-    ga = [name for name in names if not _PREVIEW.fullmatch(name)]
+    ga = [name for name in names if preview_of(name) is None]
     for name, successor in zip(ga, [*ga[1:], None], strict=False):
         sunset = lifecycle.releases.get(name, _UNPLANNED).sunset
         announced = lifecycle.releases.get(name, _UNPLANNED).successor_announced
@@ -463,10 +455,10 @@ def _check_previews(lifecycle: Lifecycle, policy: Policy,
     found: list[Violation] = []
     delay = policy.preview_removed_after_successor.in_words()
     for index, name in enumerate(names):
-        if not (match := _PREVIEW.fullmatch(name)):
+        if (base := preview_of(name)) is None:
             continue
-        successor = next((later for later in names[index + 1:] if later == match.group(1)
-                          or later.startswith(f"{match.group(1)}-preview")), None)
+        successor = next((later for later in names[index + 1:] if later == base
+                          or preview_of(later) == base), None)
         life = lifecycle.releases.get(name, _UNPLANNED)
         if life.successor_announced is None:
             if successor is not None:

@@ -417,12 +417,13 @@ def map_values(prop: str, mapping: Mapping[Any, Any]) -> Operation:
     )
 
 
-def convert(prop: str, *, down: ValueFn, up: ValueFn, lossless: bool = True,
+def convert(prop: str, *, down: ValueFn, up: ValueFn, lossless: bool = False,
             description: str | None = None) -> Operation:
     """The value of ``prop`` changed type: ``down(new_value)`` and ``up(old_value)`` convert it.
 
-    The functions see every present value, ``None`` included. Declare
-    ``lossless=False`` unless ``up(down(v)) == v`` for every value.
+    The functions see every present value, ``None`` included. Lossy unless
+    declared ``lossless=True``: do so only when ``up(down(v)) == v`` for every
+    value the new shape allows.
     """
     _check_name(prop, "convert: property")
     _check_callable(down, "convert: down")

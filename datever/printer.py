@@ -19,7 +19,7 @@ from rich.tree import Tree
 
 from datever.changes import Change, Direction
 from datever.classify import is_breaking
-from datever.compiler import CompiledFunction, FusedStep, Rebuild
+from datever.compiler import CompiledFunction
 from datever.engine import Engine
 from datever.lifecycle import Lifecycle
 from datever.operations import (
@@ -33,6 +33,7 @@ from datever.operations import (
     Move,
     Step,
 )
+from datever.planner import Cancelled, FusedStep, Rebuild
 from datever.versions import Timeline, Version
 
 __all__ = ["print_version", "render_timeline", "render_version"]
@@ -240,26 +241,16 @@ def _compiled(engine: Engine, functions: Sequence[tuple[int, CompiledFunction]],
             parent = node.add(Text(f"pass {index}: {_plural(len(function.steps), 'step')} "
                                    f"from {_ids(origins)}{why}"))
         for fused in function.steps:
-            if _is_fused(fused):
-                parent.add(Text(_fused_text(fused, direction)))
+            parent.add(Text(_code_text(fused, direction)))
         for gone in function.cancelled:
             parent.add(Text(_cancelled_text(gone)))
     return node
 
 
-def _cancelled_text(gone: FusedStep) -> str:
+def _cancelled_text(gone: Cancelled) -> str:
     """A value set by some changes that a later change drops: it is never computed."""
-    what = repr(gone.step.key) if isinstance(gone.step, Drop) else "a property"
-    return (f"cancelled: {what} is set by {_ids(gone.origins[:-1])} and dropped by "
-            f"{gone.origins[-1].id}, so its value is never computed")
-
-
-def _is_fused(fused: FusedStep) -> bool:
-    """True when the compiler merged something: several changes, or several edits at once."""
-    step = fused.step
-    if isinstance(step, Rebuild):
-        return len(fused.origins) > 1 or len(step.renames) + len(step.drops) > 1
-    return len(fused.origins) > 1 or fused.note == "fused"
+    return (f"cancelled: {gone.key!r} is set by {_ids(gone.set_by)} and dropped by "
+            f"{gone.dropped_by.id}, so its value is never computed")
 
 
 def _plural(count: int, word: str) -> str:
@@ -267,10 +258,39 @@ def _plural(count: int, word: str) -> str:
         else f"1 {word}"
 
 
-def _fused_text(fused: FusedStep, direction: Direction) -> str:
-    note = f"fused ({fused.note})" if fused.note not in ("", "fused") else "fused"
-    origins = f" from {_ids(_in_order(fused.origins, direction))}" if fused.origins else ""
-    return f"{note}: {_step_text(fused.step)}{origins}"
+def _code_text(fused: FusedStep, direction: Direction) -> str:
+    """What the generated code of one planned step does, and the changes it stands for."""
+    step = fused.step
+    origins = _ids(_in_order(fused.origins, direction))
+    source = f" ({'fused from' if fused.fused else 'from'} {origins})" if origins else ""
+    if isinstance(step, Rebuild):
+        renames = [f"rename {old!r} to {new!r}" for old, new in step.renames.items()]
+        drops = [f"drop {key!r}" for key in sorted(step.drops)]
+        if step.form == "rebuild":
+            return f"one dict rebuild{source}: {', '.join(renames + drops)}"
+        if step.form == "filter":
+            then = f", then statements: {', '.join(renames)}" if renames else ""
+            return (f"one filter comprehension{source}: drop {len(drops)} properties "
+                    f"({', '.join(repr(key) for key in sorted(step.drops))}){then}")
+        kind = "statement" if len(drops) + len(renames) == 1 else "statements"
+        return f"{kind}{source}: {', '.join(drops + renames)}"
+    if fused.how == "composed":
+        return f"one composed table{source}: {_step_text(step)}"
+    if fused.how == "fill_absent":
+        assert isinstance(step, Fill)
+        return (f"statement{source}: set {step.key!r} to {step.default!r} "
+                "(absent here, so without a check)")
+    if _called(step):
+        return f"call{source}: {_step_text(step)}"
+    nested = isinstance(step, Move) and max(len(step.src), len(step.dst)) > 1
+    return f"{'statements' if nested else 'statement'}{source}: {_step_text(step)}"
+
+
+def _called(step: Step) -> bool:
+    """True for the steps the generated code calls rather than inlines (as the compiler emits)."""
+    if type(step) is Move:
+        return len(step.src) > 2 or len(step.dst) > 2
+    return type(step) not in (Drop, Fill, MapValues, Convert, Collapse)
 
 
 def _ids(changes: Iterable[Change]) -> str:
@@ -279,10 +299,6 @@ def _ids(changes: Iterable[Change]) -> str:
 
 def _step_text(step: Step) -> str:
     """One step in plain words."""
-    if isinstance(step, Rebuild):
-        words = [f"rename {old!r} to {new!r}" for old, new in step.renames.items()]
-        words += [f"drop {key!r}" for key in sorted(step.drops)]
-        return ", ".join(words)
     if isinstance(step, Move):
         verb = "rename" if len(step.src) == len(step.dst) == 1 else "move"
         return f"{verb} {'.'.join(step.src)!r} to {'.'.join(step.dst)!r}"
@@ -290,7 +306,7 @@ def _step_text(step: Step) -> str:
         return f"drop {step.key!r}"
     if isinstance(step, Fill):
         value = "a computed value" if step.compute is not None else repr(step.default)
-        return f"fill {step.key!r} with {value}"
+        return f"fill {step.key!r} with {value} where it is absent"
     if isinstance(step, MapValues):
         pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in step.table.items())
         return f"map values of {step.key!r}: {pairs}"

@@ -9,21 +9,17 @@ Framework-free: the middleware hands in the path, headers and query.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from datever.pins import Pin, PinStore
-from datever.versions import Timeline, Version
+from datever.versions import Timeline, Version, path_version
 
 __all__ = ["Selection", "VersionSelector"]
 
 Source = Literal["path", "header", "query", "client", "account", "default"]
 
-# /v2021-06-07/..., /v1/..., /vX/..., /v2-preview1/... as the first path segment
-_PATH_VERSION = re.compile(r"/v([0-9]{4}-[0-9]{2}-[0-9]{2}|X|[1-9][0-9]*(?:-preview[1-9][0-9]*)?)"
-                           r"(?=/|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +93,11 @@ class VersionSelector:
     def _explicit(self, path: str, headers: Mapping[str, str],
                   query: Mapping[str, str]) -> tuple[str, Source, str] | None:
         if self.path:
-            match = _PATH_VERSION.match(path)
-            if match is not None:
-                text = match.group(1)
-                if text[0].isdigit() and "-" not in text[4:5]:
-                    text = "v" + text  # a named version keeps its v: v1, v2-preview1
-                return text, "path", path[match.end():] or "/"
+            # /v2021-06-07/..., /v1/..., /vX/..., /v2-preview1/... as the first segment
+            segment, slash, rest = path[1:].partition("/") if path[:1] == "/" else ("", "", "")
+            text = path_version(segment)
+            if text is not None:
+                return text, "path", slash + rest or "/"
         if self.header is not None:
             for name, value in headers.items():
                 if name.lower() == self.header:

@@ -11,24 +11,102 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pendulum
 
-from datever.changes import Change, check_history, named_key
-from datever.classify import change_is_retroactive
 from datever.errors import ACCEPTED_FORMS, AccessError, ChangeError, VersionError
 from datever.resources import UNDECLARED, Resource, Resources
+
+if TYPE_CHECKING:  # datever.changes reads version names with the grammar below
+    from datever.changes import Change
 
 __all__ = ["Requested", "Timeline", "Version", "parse_version"]
 
 Channel = Literal["stable", "initial", "experimental", "beta", "preview"]
 
-_DATED = re.compile(r"v?([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_INITIAL = ("v1", "1")
-_HEAD = "X"
-_BETA = "beta"
-_SPECIAL = (_HEAD, _BETA, *_INITIAL)
+
+# -- the version grammar: every module reads version names with these -------------
+#
+# Digits are ASCII ([0-9], never \d or str.isdigit, which take any script's digits),
+# and numbers of named versions have at most nine, so no name is too long to read.
+
+HEAD = "X"
+BETA = "beta"
+#: the names of the initial version on a timeline that keeps the default ``v1``
+INITIAL = ("v1", "1")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_NAMED = re.compile(r"v([1-9][0-9]{0,8})(?:-preview([1-9][0-9]{0,8}))?")
+_FILE_RELEASE = re.compile(r"([0-9]{4})_([0-9]{2})_([0-9]{2})_|(v[1-9][0-9]{0,8}(?:_preview"
+                           r"[1-9][0-9]{0,8})?)_|(beta|experimental)_")
+_SPECIAL = (HEAD, BETA, *INITIAL)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The calendar date written ``YYYY-MM-DD`` (``2021-06-07``), else None."""
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return pendulum.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def is_date_shaped(text: str) -> bool:
+    """True for ``YYYY-MM-DD`` in digits, a calendar date or not (``2021-02-30``)."""
+    return _DATE.fullmatch(text) is not None
+
+
+def dated_name(name: str) -> dt.date | None:
+    """The release date a dated version name stands for: ``2021-06-07`` or ``v2021-06-07``."""
+    return parse_date(name[1:] if name.startswith("v") else name)
+
+
+def named_key(name: str) -> tuple[int, int, int] | None:
+    """The order of a named version (``v2-preview1`` < ``v2-preview2`` < ``v2``), or None.
+
+    Named versions are ``vN`` and ``vN-previewK`` with N, K >= 1 and no leading
+    zero. Previews of ``vN`` come after ``vN-1`` and before ``vN``.
+    """
+    match = _NAMED.fullmatch(name)
+    if match is None:
+        return None
+    major, preview = match.groups()
+    return (int(major), 0, int(preview)) if preview else (int(major), 1, 0)
+
+
+def preview_of(name: str) -> str | None:
+    """The version a preview leads to (``v2`` for ``v2-preview1``); None for other names."""
+    match = _NAMED.fullmatch(name)
+    return f"v{match.group(1)}" if match is not None and match.group(2) else None
+
+
+def path_version(segment: str) -> str | None:
+    """The version a URL path segment names, else None: ``v2021-06-07`` gives
+    ``2021-06-07``, ``vX`` gives ``X``, ``v2`` and ``v2-preview1`` themselves.
+
+    Dates are taken by their shape, so ``/v2021-02-30/`` reaches resolution and its
+    clear error rather than passing for a route.
+    """
+    if segment == "v" + HEAD:
+        return HEAD
+    if segment.startswith("v") and is_date_shaped(segment[1:]):
+        return segment[1:]
+    return segment if named_key(segment) is not None else None
+
+
+def file_release(stem: str) -> str | None:
+    """The release a change module's file name starts with, else None:
+    ``2021_06_07_x`` gives ``2021-06-07``, ``v2_preview1_x`` gives ``v2-preview1``,
+    ``beta_x`` and ``experimental_x`` their stage."""
+    match = _FILE_RELEASE.match(stem)
+    if match is None:
+        return None
+    year, month, day, named, stage = match.groups()
+    if named is not None:
+        return named.replace("_", "-")
+    return stage if stage is not None else f"{year}-{month}-{day}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +122,14 @@ def parse_version(text: str) -> Requested:
     """Parse a version string strictly, or raise VersionError listing the accepted forms."""
     if not isinstance(text, str):
         raise VersionError(repr(text), f"a version is a string, got {type(text).__name__}")
-    if text == _HEAD:
+    if text == HEAD:
         return Requested(text, "head")
-    if text in _INITIAL:
+    if text in INITIAL:
         return Requested(text, "initial")
-    match = _DATED.fullmatch(text)
-    if not match:
-        raise VersionError(text, f"{text!r} is not a version")
-    try:
-        date = pendulum.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        raise VersionError(text, f"{text!r} is not a calendar date") from None
+    date = dated_name(text)
+    if date is None:
+        shaped = is_date_shaped(text[1:] if text.startswith("v") else text)
+        raise VersionError(text, f"{text!r} is not a {'calendar date' if shaped else 'version'}")
     return Requested(text, "date", date)
 
 
@@ -152,6 +227,8 @@ class Timeline:
         self.name = name
         self.initial = initial
         self.preview_access = preview_access
+        from datever.changes import check_history  # it reads names with the grammar here
+
         check_history(changes)
         #: the resource declarations every change is checked against (empty: none)
         self.resources: Resources = _declarations(changes, resources)
@@ -172,7 +249,7 @@ class Timeline:
             else (initial, *(release.isoformat() for release in self.releases)))
         self.aliases = dict(aliases or {})
         for alias, target in self.aliases.items():
-            if alias in self.versions or alias in _SPECIAL or _DATED.fullmatch(alias):
+            if alias in self.versions or alias in _SPECIAL or dated_name(alias):
                 raise ValueError(f"alias {alias!r} would hide a version")
             if target in self.aliases:
                 raise ValueError(f"alias {alias!r} points to another alias {target!r}")
@@ -225,7 +302,7 @@ class Timeline:
             forms = f"one of {', '.join(self.versions)}, X for the experimental head"
         else:
             forms = ACCEPTED_FORMS
-            if self.initial not in _INITIAL:
+            if self.initial not in INITIAL:
                 forms = forms.replace("v1 / 1", repr(self.initial))
         forms += ", or beta for the newest release with the beta changes"
         return f"{forms}; aliases {extra}" if extra else forms
@@ -247,14 +324,14 @@ class Timeline:
         return version
 
     def _resolve(self, requested: str, text: str, today: dt.date) -> Version:
-        if text == _HEAD:
+        if text == HEAD:
             return Version(self, "X", "experimental", None, (), requested,
                            warning="X is experimental and may change at any time")
-        if text == _BETA:
+        if text == BETA:
             pending = tuple(c for c in self._migrating if c.stage == "experimental")
             return Version(self, "beta", "beta", self.newest, pending, requested,
                            warning="beta includes changes that may still change")
-        if text == self.initial or (self.initial in _INITIAL and text in _INITIAL):
+        if text == self.initial or (self.initial in INITIAL and text in INITIAL):
             return self._at_index(0, requested)
         if self.scheme == "named":
             if text not in self.versions:
@@ -336,6 +413,8 @@ def _declarations(changes: Sequence[Change],
 
 
 def _retroactive(change: Change) -> bool:
+    from datever.classify import change_is_retroactive  # it imports datever.changes
+
     compatible = change_is_retroactive(change)
     if change.retroactive and not compatible:
         raise ChangeError(f"{change.id} says retroactive=True but it has breaking operations "

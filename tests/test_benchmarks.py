@@ -1,20 +1,29 @@
-"""The benchmark package runs end to end: a smoke test, never a timing assertion."""
+"""The benchmark package runs end to end and checks every contender's output before timing it."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import msgspec
+import pytest
+
+import datever
+import datever.versions
+from benchmarks import contenders as c
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {"reference_api_v1", "synthetic_100", "fusion_1000_vs_10", "nothing_to_do",
              "startup_1000"}
+QUICK = c.Settings(rounds=1, round_ns=1, startup_rounds=1)
 
 
 def test_quick_run_reports_every_scenario_with_verified_outputs(tmp_path: Path) -> None:
     """`python -m benchmarks --quick --json` succeeds, covers every scenario with positive
-    times, and each scenario first proved compiled and reference outputs equal."""
+    times, and every timed row but the harness baseline had its output checked."""
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
@@ -26,12 +35,58 @@ def test_quick_run_reports_every_scenario_with_verified_outputs(tmp_path: Path) 
     scenarios = {scenario["id"]: scenario for scenario in results["scenarios"]}
     assert set(scenarios) == SCENARIOS
     for scenario in scenarios.values():
-        assert scenario["verified"], scenario["id"]
         assert scenario["rows"], scenario["id"]
         for row in scenario["rows"]:
             assert row["median"] > 0, (scenario["id"], row["name"])
             assert row["min"] > 0, (scenario["id"], row["name"])
+            if scenario["compare"] or scenario["id"] == "nothing_to_do":
+                assert row["verified"] == (row["role"] != "baseline"), row["name"]
         for target in scenario["targets"]:
             assert target["value"] > 0, (scenario["id"], target["text"])
+    assert scenarios["startup_1000"]["checks"]
+    assert scenarios["nothing_to_do"]["checks"]
     for key in ("cpu", "cores", "python", "msgspec", "pendulum", "datever"):
         assert results["environment"][key], key
+
+
+@pytest.fixture
+def case() -> tuple[datever.Engine, bytes]:
+    """An engine with one rename on charges, and a head charge as JSON bytes."""
+    change = datever.Change(released="2021-01-01", id="c1", description="a is b",
+                            resources={"charge": [datever.rename("a", "b")]})
+    return datever.Engine(datever.versions.Timeline([change])), msgspec.json.encode(
+        {"object": "charge", "b": 1})
+
+
+def test_compiled_contender_is_checked_against_the_reference(
+        case: tuple[datever.Engine, bytes]) -> None:
+    """The compiled contender passes its check: its output is the reference output."""
+    engine, raw = case
+    contender = c.compiled(engine, raw, engine.resolve("v1"))
+    assert contender.expected == {"object": "charge", "a": 1}
+    assert c.verify(contender) is True
+
+
+def test_wrong_contender_stops_the_measurement(case: tuple[datever.Engine, bytes]) -> None:
+    """A contender that migrates to the wrong version fails its check before any timing."""
+    engine, raw = case
+    right = c.compiled(engine, raw, engine.resolve("v1"))
+    wrong = replace(right, run=lambda: engine.down_json(raw, "X"))
+    with pytest.raises(c.BenchmarkError, match=r"wrong answer: \$: extra keys \['b'\]"):
+        c.measure([right, wrong], QUICK)
+
+
+def test_wrong_transform_only_contender_fails_its_check(
+        case: tuple[datever.Engine, bytes]) -> None:
+    """pipeline.run of another version's pipeline is caught on decoded objects too."""
+    engine, raw = case
+    contender = c.transform_only(engine.pipeline("X", "down"), raw, engine.resolve("v1"),
+                                 "wrong")
+    with pytest.raises(c.BenchmarkError, match="wrong answer"):
+        c.verify(contender)
+
+
+def test_unchecked_candidate_is_refused() -> None:
+    """Only a baseline may go unchecked: a candidate without an expected output is an error."""
+    with pytest.raises(c.BenchmarkError, match="must say what it returns"):
+        c.verify(c.Contender("anything", lambda: b"{}", c.UNCHECKED))

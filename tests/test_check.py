@@ -209,8 +209,9 @@ def test_sample_a_change_cannot_migrate_is_a_warning_naming_the_change(
         "def charge(rng):\n    return {'object': 'charge', 'id': 'ch_1'}\n")
     [problem] = [p for p in warnings(sampled) if p.kind == "samples"]
     assert (problem.kind, problem.change) == ("samples", "2022_07_01_status")
-    assert problem.message.startswith("charge(rng) fails to migrate, so its names are not "
-                                      "used: ValueError: invalid literal for int() with base 10: 'ch_1'")
+    assert problem.message.startswith(
+        "charge(rng) fails to migrate, so its names are not used: ValueError: invalid "
+        "literal for int() with base 10: 'ch_1'")
 
 
 # -- through the command line ---------------------------------------------------------

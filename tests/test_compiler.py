@@ -29,6 +29,7 @@ from datever import (
 )
 from datever.compiler import CompiledFunction
 from datever.operations import Operation
+from datever.planner import Rebuild
 from datever.versions import Timeline
 
 
@@ -133,6 +134,21 @@ def up_charge(d):
 """
 
 
+def test_generated_source_of_fused_steps_is_pinned() -> None:
+    """Chained renames, a drop and a fill of an absent property: one rebuild, then a set."""
+    engine = Engine(history([rename("a", "b"), rename("c", "a"), remove("y", 1)],
+                            [add("x", 0), add("y", 2)]))
+    assert engine.pipeline("v1", "down").source == """\
+def down_charge(d):
+    # c1, c2 (2 renames and 2 drops in one dict rebuild)
+    if not _keys2.isdisjoint(d):
+        d = {_names3.get(k, k): v for k, v in d.items() if k not in _drops4}
+    # c1 (absent here: set without a check)
+    d['y'] = 1
+    return d
+"""
+
+
 # -- linecache and tracebacks ---------------------------------------------------------
 
 
@@ -187,7 +203,9 @@ def test_rename_chain_fuses_into_one_step(chain: Engine) -> None:
     compiled = only_function(chain)
     [fused] = compiled.steps
     assert [change.id for change in fused.origins] == ["c3", "c2", "c1"]
-    assert "rename" in fused.note
+    assert fused.how == "merged"
+    assert isinstance(fused.step, Rebuild)
+    assert (fused.step.renames, fused.step.form) == ({"d": "a"}, "statements")
     assert fused.step.apply({"d": 1, "z": 2}) == {"a": 1, "z": 2}
     assert compiled.cancelled == []
 
@@ -239,8 +257,9 @@ def test_add_then_remove_cancels(add_then_remove: Engine) -> None:
     """Down, the fill (undo remove) and the drop (undo add) of ``x`` cancel."""
     compiled = only_function(add_then_remove)
     [cancelled] = compiled.cancelled
-    assert cancelled.note == "cancelled"
-    assert [change.id for change in cancelled.origins] == ["c2", "c1"]
+    assert cancelled.key == "x"
+    assert [change.id for change in cancelled.set_by] == ["c2"]
+    assert cancelled.dropped_by.id == "c1"
     assert "d['x'] =" not in compiled.source
 
 
@@ -261,7 +280,7 @@ def test_two_map_values_compose(two_maps: Engine) -> None:
     """Two map_values on one property compose into one table, both ways."""
     [fused] = only_function(two_maps).steps
     assert fused.step.table == {"c": "a", "b": "a", "y": "x"}  # type: ignore[attr-defined]
-    assert "fused" in fused.note
+    assert fused.how == "composed"
     assert [change.id for change in fused.origins] == ["c2", "c1"]
     up = only_function(two_maps, direction="up")
     assert len(up.steps) == 2  # up runs each change as declared
@@ -485,3 +504,81 @@ def test_resource_name_that_is_no_identifier_compiles() -> None:
     assert function.source.startswith("def down_charge_(d):")
     assert engine.down({"object": "charge²", "amount": 1}, "v1") == {
         "object": "charge²", "amount_cents": 1}
+
+
+# -- objects replaced, errors in nested lists, re-added properties, typed tables ------------
+
+
+def widen(obj: dict[str, Any]) -> dict[str, Any]:
+    """A custom transform that returns a new object rather than editing its argument."""
+    return {**obj, "widened": True}
+
+
+@pytest.mark.parametrize("ops", [[custom(down=widen)], [rename("a", "b"), rename("c", "a")]],
+                         ids=["custom-returns-new", "dict-rebuild"])
+def test_nested_resource_replaced_by_its_function_is_stored_in_its_parent(
+        ops: list[Operation]) -> None:
+    """A nested resource whose compiled function returns a new dict replaces the old one
+    in the parent object, as the reference interpreter does."""
+    engine = Engine(history({"customer": ops}))
+    payload = {"object": "charge", "customer": {"object": "customer", "b": 1, "a": 2}}
+    migrated = engine.down(payload, "v1")
+    assert migrated == reference_down(payload, engine.resolve("v1"))
+    assert migrated["customer"] != payload["customer"]
+
+
+@pytest.mark.parametrize(("payload", "path"), [
+    ([[{"object": "customer"}, {"object": "customer", "fail": 1}]], "$[0][1]"),
+    ({"object": "list", "data": [[{"object": "customer", "fail": 1}]]}, "$.data[0][0]"),
+], ids=["list-in-list-at-root", "list-in-list-in-object"])
+def test_error_in_a_list_inside_a_list_names_every_index(payload: Any, path: str) -> None:
+    """A transform failing on a resource in a list inside a list reports each index of its
+    path, as the reference interpreter does."""
+    engine = Engine(history({"customer": [custom(down=fail_when_marked)]}))
+    with pytest.raises(MigrationError) as compiled:
+        engine.down(payload, "v1")
+    with pytest.raises(MigrationError) as reference:
+        reference_down(payload, engine.resolve("v1"))
+    assert compiled.value.json_path == reference.value.json_path == path
+
+
+def fail_when_marked(obj: dict[str, Any]) -> None:
+    """A custom transform that fails on objects carrying ``fail``."""
+    if "fail" in obj:
+        raise ValueError("marked to fail")
+
+
+@pytest.mark.parametrize(("changes", "head", "old"), [
+    (([remove("x", 0)], [add("x", 1)]), {"object": "charge", "x": 5}, {"object": "charge", "x": 0}),
+    (([remove("x", 0)], [add("x", 1)], [rename("x", "y")]), {"object": "charge", "y": 5},
+     {"object": "charge", "x": 0}),
+], ids=["re-added", "re-added-then-renamed"])
+def test_property_removed_and_added_again_gets_its_old_default(
+        changes: tuple[list[Operation], ...], head: dict[str, Any],
+        old: dict[str, Any]) -> None:
+    """Down to before its removal, a property added again later has the old default, not
+    the head's value of the new property of the same name."""
+    engine = Engine(history(*changes))
+    assert engine.down(head, "v1") == old
+    assert_down_matches_reference(engine, [head, {"object": "charge"}])
+    assert_up_matches_reference(engine, [{"x": 3}, {}], "charge")
+
+
+def test_value_table_with_non_string_keys_tells_true_from_one() -> None:
+    """A table keyed by 1 maps the JSON number 1 only: true and 1.0 are other values."""
+    engine = Engine(history([map_values("code", {"one": 1})]))
+    values = [engine.down({"object": "charge", "code": value}, "v1")["code"]
+              for value in (1, True, 1.0, "one")]
+    assert values == ["one", True, 1.0, "one"]
+    assert [type(value) for value in values] == [str, bool, float, str]
+
+
+def test_value_tables_with_non_string_keys_agree_when_stacked() -> None:
+    """Two stacked tables keyed by non-strings (true -> 1, then 1 -> 'a') give the
+    reference result for true, 1 and 1.0: a dict cannot hold true and 1 as two keys."""
+    engine = Engine(history([map_values("v", {"a": 1})], [map_values("v", {1: True})]))
+    payloads = [{"object": "charge", "v": value} for value in (True, 1, 1.0, "a")]
+    assert [engine.down(p, "v1")["v"] for p in payloads] == ["a", "a", 1.0, "a"]
+    assert_down_matches_reference(engine, payloads)
+    assert_up_matches_reference(engine, [{"v": value} for value in ("a", 1, True, 1.0)],
+                                "charge")

@@ -392,16 +392,16 @@ def test_convert_missing_property_left_alone() -> None:
     assert up(op, {"id": 1}) == {"id": 1}
 
 
-def test_convert_lossless_by_default_and_round_trips() -> None:
-    """convert is declared lossless by default; str/int round trip."""
-    op = convert("count", down=str, up=int)
+def test_convert_is_lossy_unless_declared() -> None:
+    """convert without lossless= is lossy, as custom is: nothing proves up(down(v)) == v."""
+    assert not convert("amount", down=round, up=float).lossless
+
+
+def test_convert_declared_lossless_round_trips() -> None:
+    """convert(lossless=True) says so; str/int round trip."""
+    op = convert("count", down=str, up=int, lossless=True)
     assert op.lossless
     assert up(op, down(op, {"count": 42})) == {"count": 42}
-
-
-def test_convert_can_be_declared_lossy() -> None:
-    """convert(lossless=False) says the conversion loses information."""
-    assert not convert("amount", down=round, up=float, lossless=False).lossless
 
 
 def test_convert_description_names_functions() -> None:

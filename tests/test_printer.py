@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 from rich.console import Console, RenderableType
 
-from datever import Change, Engine, ReleaseLifecycle, add, map_values, remove, rename
+from datever import (
+    Change,
+    Engine,
+    Operation,
+    ReleaseLifecycle,
+    add,
+    custom,
+    map_values,
+    remove,
+    rename,
+)
 from datever.lifecycle import Lifecycle
 from datever.printer import print_version, render_timeline, render_version
 from datever.versions import Timeline
@@ -79,7 +89,7 @@ refund  down (responses), newest first
 ├── 2023-01-01  c3  [compatible]  Refunds have a note.
 │   └── add 'note' (older versions omit it; requests get '')
 └── compiled: 1 step in 1 pass
-    ├── fused (0 renames and 1 drop in one rebuild): drop 'note' from c4, c3
+    ├── statement (fused from c4, c3): drop 'note'
     └── cancelled: 'note' is set by c4 and dropped by c3, so its value is never computed"""
 
 
@@ -92,7 +102,9 @@ refund  up (requests), oldest first
 ├── 2024-01-01  c4  [breaking, side effects]  The note is gone again.
 │   └── remove 'note' (older versions get '')
 └── compiled: 2 steps in 1 pass
-    └── requests run their steps as declared, without fusion"""
+    ├── requests run their steps as declared, without fusion
+    ├── statement (from c3): fill 'note' with '' where it is absent
+    └── statement (from c4): drop 'note'"""
 
 
 def test_fused_rename_chain_names_every_change(engine: Engine) -> None:
@@ -104,7 +116,7 @@ charge  down (responses), newest first
 ├── 2021-01-01  c1  [breaking]  Amounts are amount_cents.
 │   └── rename 'amount' to 'amount_cents'
 └── compiled: 1 step in 1 pass
-    └── fused (1 rename and 0 drops in one rebuild): rename 'total' to 'amount' from c2, c1"""
+    └── statement (fused from c2, c1): rename 'total' to 'amount'"""
 
 
 def test_cancelled_pair_is_shown(engine: Engine) -> None:
@@ -112,6 +124,67 @@ def test_cancelled_pair_is_shown(engine: Engine) -> None:
     down = sections(engine, "2022-06-01", "refund")[1]
     assert down.splitlines()[-1] == ("    └── cancelled: 'note' is set by c4 and dropped by c3, "
                                      "so its value is never computed")
+
+
+def compiled_lines(*changes: list[Operation]) -> list[str]:
+    """The lines under ``compiled:`` of the charge down tree at v1, one change per argument."""
+    engine = Engine(Timeline([
+        Change(released=f"{2020 + index}-01-01", id=f"c{index}", description=f"Change {index}.",
+               resources={"charge": ops}, retroactive=False)
+        for index, ops in enumerate(changes, 1)]))
+    down = sections(engine, "v1", "charge")[1].splitlines()
+    return down[next(i for i, line in enumerate(down) if "compiled:" in line):]
+
+
+def test_chained_renames_are_shown_as_one_dict_rebuild() -> None:
+    """Renames that feed each other compile to one dict rebuild, and the printer says so."""
+    assert compiled_lines([rename("a", "b"), rename("c", "a")], [add("x", 0)]) == [
+        "└── compiled: 1 step in 1 pass",
+        "    └── one dict rebuild (fused from c2, c1): rename 'a' to 'c', rename 'b' to 'a', "
+        "drop 'x'",
+    ]
+
+
+def test_many_drops_are_shown_as_one_filter_comprehension() -> None:
+    """Past a dozen drops the code filters them out in one comprehension, then renames."""
+    assert compiled_lines([add(f"p{i}", 0) for i in range(13)], [rename("q", "r")]) == [
+        "└── compiled: 1 step in 1 pass",
+        "    └── one filter comprehension (fused from c2, c1): drop 13 properties ('p0', 'p1', "
+        "'p10', 'p11',",
+        "        'p12', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9'), then statements: rename "
+        "'r' to 'q'",
+    ]
+
+
+def test_composed_value_maps_are_shown_as_one_table() -> None:
+    """Two value maps of one property are one lookup in a composed table."""
+    assert compiled_lines([map_values("status", {"a": "b"})],
+                          [map_values("status", {"b": "c"})]) == [
+        "└── compiled: 1 step in 1 pass",
+        "    └── one composed table (fused from c2, c1): map values of 'status': 'b' -> 'a', "
+        "'c' -> 'a'",
+    ]
+
+
+def test_fill_of_an_absent_property_is_shown_without_a_check() -> None:
+    """A fill after a drop of the same property is an assignment with no presence check."""
+    assert compiled_lines([remove("x", 1)], [add("x", 0)]) == [
+        "└── compiled: 2 steps in 1 pass",
+        "    ├── statement (from c2): drop 'x'",
+        "    └── statement (from c1): set 'x' to 1 (absent here, so without a check)",
+    ]
+
+
+def test_custom_transform_is_shown_as_a_call() -> None:
+    """A custom transform is called, not inlined, and an unfused step names its one change."""
+    assert compiled_lines([custom(down=ignore)]) == [
+        "└── compiled: 1 step in 1 pass",
+        "    └── call (from c1): custom transform ignore",
+    ]
+
+
+def ignore(obj: dict[str, object]) -> None:
+    """A custom transform that leaves the object as it is."""
 
 
 def test_retroactive_changes_are_listed_as_not_migrated(engine: Engine) -> None:
@@ -122,7 +195,8 @@ customer  down (responses), newest first
 │   └── map values of 'status': 'ok' -> 'active'
 ├── not migrated: retroactive changes apply to every version
 │   └── 2024-01-01  c5  [compatible, retroactive]  Customers have a phone.
-└── compiled: 1 step in 1 pass"""
+└── compiled: 1 step in 1 pass
+    └── statement (from c4): map values of 'status': 'active' -> 'ok'"""
 
 
 def test_source_lists_the_generated_code(engine: Engine) -> None:
@@ -134,6 +208,7 @@ charge.create  down (responses), newest first
 ├── 2022-01-01  c2  [breaking]  amount_cents becomes total.
 │   └── add 'confirm' (older versions omit it; requests get True)
 └── compiled: 1 step in 1 pass
+    └── statement (from c2): drop 'confirm'
 generated source, down charge.create, pass 1:
 def down_charge_create(d):
     # c2
@@ -143,7 +218,8 @@ charge.create  up (requests), oldest first
 ├── 2022-01-01  c2  [breaking]  amount_cents becomes total.
 │   └── add 'confirm' (older versions omit it; requests get True)
 └── compiled: 1 step in 1 pass
-    └── requests run their steps as declared, without fusion
+    ├── requests run their steps as declared, without fusion
+    └── statement (from c2): fill 'confirm' with True where it is absent
 generated source, up charge.create, pass 1:
 def up_charge_create(d):
     # c2
@@ -244,8 +320,11 @@ def test_reference_api_charge_at_v1() -> None:
         "`source` is",
         "│   └── rename 'source' to 'payment_method'",
         "└── compiled: 17 steps in 1 pass",
-        "    └── fused (1 rename and 2 drops in one rebuild): rename "
-        "'statement_descriptor_suffix' to",
+        "    ├── statements (fused from 2022_12_05_statement_descriptor_suffix,",
+        "    │   2022_05_16_charge_capture_method, 2021_05_10_charge_outcome_object): drop "
+        "'capture_method',",
+        "    │   drop 'outcome', rename 'statement_descriptor_suffix' to 'statement_descriptor'",
+        "    ├── call (from 2020_02_03_charge_refunds_list): custom transform _list_to_array",
         "charge  up (requests), oldest first",
         "└── compiled: 19 steps in 5 of the pipeline's 6 passes",
         "    ├── pass 2: 1 step from 2020_08_24_charge_customer_expandable (a barrier: it reaches "
