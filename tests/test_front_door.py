@@ -43,8 +43,22 @@ async def echo(request: Request) -> Response:
                          "type": request.headers.get("content-type")})
 
 
+def nested(depth: int) -> Any:
+    """A charge wrapped in ``depth`` levels of arrays."""
+    payload: Any = {"object": "charge", "amount": 1}
+    for _ in range(depth):
+        payload = [payload]
+    return payload
+
+
+async def deep(request: Request) -> Response:
+    """A head response nested far past any real API's depth."""
+    return JSONResponse(nested(200))
+
+
 def starlette_app() -> Starlette:
-    return Starlette(routes=[Route("/{rest:path}", echo, methods=["GET", "HEAD", "POST"])])
+    return Starlette(routes=[Route("/deep", deep),
+                             Route("/{rest:path}", echo, methods=["GET", "HEAD", "POST"])])
 
 
 def account(scope: Scope) -> str | None:
@@ -388,3 +402,49 @@ def test_a_refusal_the_header_caused_says_vary(client: httpx.Client) -> None:
     from_header = client.get("/anything", headers={"X-API-Version": "2021-6-7"})
     assert from_header.status_code == 400
     assert from_header.headers["vary"] == "X-API-Version"
+
+
+# -- bodies datever refuses, in the client's terms ----------------------------------
+
+
+def test_request_body_a_transform_rejects_gets_a_400_with_the_whole_story(
+        client: httpx.Client) -> None:
+    """The 400 says what failed, where, in which change, in words pinned here."""
+    response = client.post("/v1/charges", json={**V1_CHARGE, "amount": "1e999000"})
+    assert response.status_code == 400
+    assert response.json() == {"error": {
+        "type": "invalid_request_body", "reason": "transform",
+        "message": "the request body does not fit charge.create at v1: ValueError: amount "
+                   "'1e999000' has an exponent out of range (at $)",
+        "version": "v1", "resource": "charge.create", "path": "$",
+        "change": "2019_04_15_amounts_in_cents"}}
+
+
+def test_request_body_that_is_not_json_gets_a_400(client: httpx.Client) -> None:
+    """Broken JSON is named as such, with the decoder's own words."""
+    response = client.post("/v1/charges", content=b'{"amount": ',
+                           headers={"Content-Type": "application/json"})
+    error = response.json()["error"]
+    assert (response.status_code, error["reason"]) == (400, "invalid_json")
+    assert error["message"] == "the request body is not valid JSON: Input data was truncated"
+
+
+def test_request_body_nested_too_deep_gets_a_400(client: httpx.Client) -> None:
+    """A body nested past the depth limit is a 400 naming the limit, not a 500."""
+    body = b'{"metadata":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = client.post("/v1/charges", content=body,
+                           headers={"Content-Type": "application/json"})
+    error = response.json()["error"]
+    assert (response.status_code, error["reason"]) == (400, "too_deep")
+    assert error["message"] == ("the request body nests objects and arrays deeper than 64 "
+                                "levels")
+
+
+def test_response_nested_too_deep_is_a_logged_500(client: httpx.Client,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A head response past the depth limit is the service's bug: logged, and a bare 500."""
+    with caplog.at_level("ERROR", logger="datever"):
+        response = client.get("/v1/deep")
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "response_migration_failed"
+    assert "nested more than 64 levels" in caplog.text

@@ -25,6 +25,7 @@ from datever.endpoints import (
 from datever.engine import Engine
 from datever.errors import AccessError, MigrationError, VersionError
 from datever.lifecycle import Lifecycle, Signals
+from datever.pipeline import MAX_DEPTH
 from datever.selection import Source, VersionSelector
 from datever.versions import Version
 from datever.web.routing import EndpointRule, EndpointRules, Removed, ResponseUndo, Routes
@@ -370,17 +371,24 @@ class Versioning:
         try:
             return self.engine.up_json(body, proceed.version, resource=resource)
         except MigrationError as exc:
-            if exc.message.startswith("invalid JSON"):
-                message = ("the request body is not valid JSON: "
-                           + exc.message.removeprefix("invalid JSON: "))
-            else:
-                detail = exc.message.removeprefix(f"up to {proceed.version.name}: ")
-                message = (f"the request body does not fit {resource} at "
-                           f"{proceed.version.name}: {detail} (at {exc.json_path})")
-            return _error(400, proceed.headers, {
-                "type": "invalid_request_body", "message": message,
-                "version": proceed.version.name, "resource": resource,
-                "path": exc.json_path, "change": exc.change})
+            return self._rejected(proceed, resource, exc)
+
+    def _rejected(self, proceed: Proceed, resource: str, exc: MigrationError) -> Reply:
+        """The 400 for a request body the up pipeline refused, said in the client's terms."""
+        version = proceed.version.name
+        if exc.reason == "invalid_json":
+            message = "the request body is not valid JSON: " + exc.message.removeprefix(
+                "invalid JSON: ")
+        elif exc.reason == "too_deep":
+            message = (f"the request body nests objects and arrays deeper than {MAX_DEPTH} "
+                       "levels")
+        else:
+            message = (f"the request body does not fit {resource} at {version}: "
+                       f"{exc.message} (at {exc.json_path})")
+        return _error(400, proceed.headers, {
+            "type": "invalid_request_body", "reason": exc.reason, "message": message,
+            "version": version, "resource": resource, "path": exc.json_path,
+            "change": exc.change})
 
     def down_response(self, proceed: Proceed, body: bytes) -> bytes | Reply:
         """The JSON response ``body`` migrated down to the client's version.
