@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.util
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Literal
 from datever.errors import ChangeError
 from datever.operations import Operation, Step
 from datever.resources import UNDECLARED, Resource, Resources, shared_operations
-from datever.versions import is_date_shaped, named_key, parse_date
+from datever.versions import file_release, is_date_shaped, named_key, parse_date
 
 __all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
            "load_resources"]
@@ -29,7 +28,6 @@ Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
 
 _STAGE_RANK = {"released": 0, "beta": 1, "experimental": 2}
-_FILE_DATE = re.compile(r"([0-9]{4})_([0-9]{2})_([0-9]{2})_")
 _OPERATION_NAMES = "rename, move, add, remove, map_values, convert, collapse, custom"
 
 
@@ -386,24 +384,25 @@ def _load_module(path: Path, package: str, imported: list[str]) -> Change:
 
 
 def _check_file_name(change: Change, path: Path) -> None:
-    match = _FILE_DATE.match(path.stem)
+    release = file_release(path.stem)
+    dated = release if release is not None and is_date_shaped(release) else None
     if change.named is not None:
         expected = change.named.replace("-", "_") + "_"
-        if not path.stem.startswith(expected):
+        if release != change.named:
             raise ChangeError(f"released in {change.named}: name the file "
                               f"{expected}<summary>.py", file=str(path))
         return
     if change.released is None:
-        if match:
+        if dated is not None:
             raise ChangeError(f"the file name carries a date but the change is "
                               f"stage={change.stage!r}; rename the file without the date",
                               file=str(path))
         return
     expected = change.released.strftime("%Y_%m_%d_")
-    if not match:
+    if dated is None:
         raise ChangeError(f"released on {change.label}: name the file {expected}<summary>.py",
                           file=str(path))
-    if match.group(0) != expected:
+    if dated != change.label:
         raise ChangeError(f"the file name's date disagrees with released={change.label!r}",
                           file=str(path))
 

@@ -9,7 +9,6 @@ are heuristics (names no sample, route or other change uses) that it prints.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
 from datever.names import Samples, load_samples, name_problems
-from datever.versions import Timeline
+from datever.versions import Timeline, file_release
 
 __all__ = ["Problem", "collect_problems", "history_problems"]
 
@@ -94,9 +93,6 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
     return bound
 
 
-# A check of file names alone, so it keeps its own pattern of the version part of
-# a change module's name (dated, named, or a stage).
-_DATED_NAME = re.compile(r"(?:[0-9]{4}_[0-9]{2}_[0-9]{2}|v[0-9]+|beta|experimental)_")
 
 
 def _unreachable(root: Path) -> list[Problem]:
@@ -109,7 +105,7 @@ def _unreachable(root: Path) -> list[Problem]:
                 problems.append(Problem(
                     "error", "unreachable", "declares a Change but is never loaded: files "
                     "starting with _ are skipped; rename it", str(path)))
-        elif (path.suffix != ".py" and _DATED_NAME.match(path.name)
+        elif (path.suffix != ".py" and file_release(path.stem) is not None
               and path.suffix not in (".pyc", ".md")):
             problems.append(Problem(
                 "error", "unreachable", "named like a change module but is never loaded: "

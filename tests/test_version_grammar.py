@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,18 @@ def test_file_names_carry_the_same_releases() -> None:
     for stem in ("v0_amount", "v01_amount", "v2-preview1_x", "2021_6_7_x", "amount",
                  "_samples", "\u0662\u0660\u0662\u0661_06_07_x"):
         assert file_release(stem) is None, stem
+
+
+@pytest.mark.parametrize(("name", "reported"), [
+    ("v1_summary.txt", True), ("2021_06_07_summary.json", True), ("beta_summary.txt", True),
+    ("v0_summary.txt", False), ("v01_summary.txt", False), ("2021_6_7_summary.txt", False),
+])
+def test_check_reads_file_names_with_the_same_grammar(tmp_path: Path, name: str,
+                                                      reported: bool) -> None:
+    """`datever check` flags a non-Python file named like a change module exactly when
+    the loader's grammar would read a release from its name (v0 and v01 are none)."""
+    from datever.check import collect_problems
+
+    (tmp_path / name).write_text("")
+    kinds = [problem.kind for problem in collect_problems(tmp_path)]
+    assert ("unreachable" in kinds) is reported
