@@ -121,7 +121,8 @@ class API:
 
     def render_for_account(self, account: str,
                            payload: Mapping[str, Any] | Sequence[Any] | bytes) -> Rendered:
-        """A payload rendered at ``account``'s pin (pinning it now if it has none)."""
+        """A payload rendered at ``account``'s pin; an account with none gets the newest
+        release (what its first request would pin it to). Rendering never pins."""
         if self.pins is None:
             raise ValueError("render_for_account needs a pin store: API(..., pins=...)")
         return render_for_account(self.engine, self.pins, account, payload)

@@ -16,6 +16,7 @@ import msgspec
 
 from datever.engine import Engine
 from datever.errors import MigrationError
+from datever.pipeline import too_deep
 from datever.pins import PinStore
 from datever.versions import Version
 
@@ -59,8 +60,14 @@ def render_event(engine: Engine, payload: Mapping[str, Any] | Sequence[Any] | by
     else:
         try:
             data = _ENCODER.encode(payload)
+        except RecursionError:
+            raise too_deep(resource) from None
         except (TypeError, msgspec.EncodeError) as exc:
-            raise MigrationError(f"not a JSON value: {exc}", resource=resource) from exc
+            raise MigrationError(f"not a JSON value: {exc}", resource=resource,
+                                 reason="not_json") from exc
+        except ValueError as exc:  # an int past 64 bits, say
+            raise MigrationError(f"not encodable as JSON: {exc}", resource=resource,
+                                 reason="not_encodable") from exc
     body = engine.down_json(data, resolved, resource=resource)
     return Rendered(body, resolved.name, resolved.requested)
 

@@ -100,3 +100,21 @@ def test_unpinned_account_gets_the_default_when_given(tmp_path: Path) -> None:
     with SQLitePinStore(tmp_path / "pins.sqlite3") as pins:
         rendered = render_for_account(ENGINE, pins, "acct_new", EVENT, default="v1")
     assert rendered.version == "v1"
+
+
+def test_object_nested_past_the_limit_is_too_deep() -> None:
+    """A Python object nested past MAX_DEPTH is a MigrationError, never a RecursionError."""
+    payload: dict[str, object] = {"object": "refund"}
+    for _ in range(3000):
+        payload = {"inner": payload}
+    with pytest.raises(MigrationError) as info:
+        render_event(ENGINE, payload, "v1")
+    assert info.value.reason == "too_deep"
+
+
+def test_integer_too_long_to_write_is_not_encodable() -> None:
+    """An int of 5000 digits (past Python's int-to-text limit) is a MigrationError naming
+    why, not a raw ValueError."""
+    with pytest.raises(MigrationError) as info:
+        render_event(ENGINE, {"object": "event", "n": 10**5000}, "v1")
+    assert info.value.reason == "not_encodable"
