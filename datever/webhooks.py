@@ -16,8 +16,8 @@ import msgspec
 
 from datever.engine import Engine
 from datever.errors import MigrationError
-from datever.pipeline import too_deep
 from datever.pins import PinStore
+from datever.pipeline import too_deep
 from datever.versions import Version
 
 __all__ = ["Rendered", "render_event", "render_for_account"]
