@@ -98,6 +98,7 @@ class API:
                                     header or "X-API-Version", warning_header)
         #: each endpoint's request resource
         self.routes = _routes(routes)
+        _check_routes(self.routes, timeline)
         #: the per-request logic the middlewares share
         self.versioning = Versioning(self.engine, self.selector, lifecycle=self.lifecycle,
                                      routes=self.routes, clock=clock, max_body=max_body,
@@ -234,6 +235,23 @@ def _routes(routes: RoutesLike | None) -> Routes:
                              "e.g. 'POST /charges'")
         built.add(method, template.strip(), resource)
     return built
+
+
+def _check_routes(routes: Routes, timeline: Timeline) -> None:
+    """With declared resources, every route names a declared request body: a typo would
+    otherwise leave that endpoint's bodies unmigrated, silently."""
+    declared = timeline.resources
+    if not declared:
+        return
+    for method, template, resource in routes:
+        if declared.side(resource) == "request" and resource in declared:
+            continue
+        closest = declared.closest(resource)
+        what = ("is declared as a response resource" if resource in declared
+                else "is not declared")
+        hint = f" (did you mean {closest!r}?)" if closest and closest != resource else ""
+        raise ValueError(f"route {method} {template}: {resource!r} {what}; a route names a "
+                         f"request body declared in {declared.file or 'the resources'}{hint}")
 
 
 def _lifecycle(lifecycle: Lifecycle | Mapping[str, ReleaseLifecycle] | None,

@@ -448,3 +448,13 @@ def test_response_nested_too_deep_is_a_logged_500(client: httpx.Client,
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "response_migration_failed"
     assert "nested more than 64 levels" in caplog.text
+
+
+@pytest.mark.parametrize(("resource", "expected"), [
+    ("charge.creat", "'charge.creat' is not declared; .* \\(did you mean 'charge.create'\\?\\)"),
+    ("charge", "'charge' is declared as a response resource"),
+])
+def test_route_must_name_a_declared_request_body(resource: str, expected: str) -> None:
+    """With changes/resources.py, a route naming no declared request body is refused."""
+    with pytest.raises(ValueError, match=expected):
+        API(CHANGES, routes={"POST /charges": resource})
