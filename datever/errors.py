@@ -15,6 +15,10 @@ ACCEPTED_FORMS = (
 )
 
 
+#: How many characters of a requested version an error repeats.
+SHOWN = 64
+
+
 class DateverError(Exception):
     """Base class of every error datever raises on purpose."""
 
@@ -23,11 +27,17 @@ class VersionError(DateverError, ValueError):
     """A requested version is malformed, in the future, or otherwise not servable.
 
     ``reason`` is ``"malformed"``, ``"future"`` or ``"unknown"``; ``accepted``
-    lists the version forms the timeline understands.
+    lists the version forms the timeline understands. ``requested`` (and the
+    message) show at most :data:`SHOWN` characters of what was asked for, so an
+    error answered to a client never echoes a megabyte it sent.
     """
 
     def __init__(self, requested: str, message: str, *, reason: str = "malformed",
                  accepted: str = ACCEPTED_FORMS) -> None:
+        if len(requested) > SHOWN:
+            shown = requested[:SHOWN] + "…"
+            message = message.replace(repr(requested), repr(shown))
+            requested = shown
         self.requested = requested
         self.reason = reason
         self.accepted = accepted

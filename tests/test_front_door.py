@@ -458,3 +458,13 @@ def test_route_must_name_a_declared_request_body(resource: str, expected: str) -
     """With changes/resources.py, a route naming no declared request body is refused."""
     with pytest.raises(ValueError, match=expected):
         API(CHANGES, routes={"POST /charges": resource})
+
+
+def test_an_absurd_version_is_not_echoed_whole(client: httpx.Client) -> None:
+    """A 60 KB version header is refused with a short 400 that quotes 64 characters of it."""
+    response = client.get("/anything", headers={"X-API-Version": "9" * 60_000})
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert len(response.content) < 2_000
+    assert error["requested"] == "9" * 64 + "…"
+    assert error["message"] == f"'{'9' * 64}…' is not a version"
