@@ -187,14 +187,19 @@ class MapValues(Step):
 
     key: str
     table: Mapping[Hashable, Any]
+    #: the table keyed by (type, value), given when ``table`` alone would merge keys
+    #: Python holds equal (an inverse table whose keys are both ``1`` and ``True``)
+    exact: Mapping[tuple[type, Hashable], Any] | None = None
 
     @property
-    def typed(self) -> dict[tuple[type, Hashable], Any] | None:
+    def typed(self) -> Mapping[tuple[type, Hashable], Any] | None:
         """The table keyed by (type, value) when it has non-string keys, else None.
 
         Python holds ``True == 1 == 1.0``; JSON does not, so such tables are
         looked up by type and value.
         """
+        if self.exact is not None:
+            return self.exact
         if all(type(key) is str for key in self.table):
             return None
         return {(type(key), key): value for key, value in self.table.items()}
@@ -407,12 +412,15 @@ def map_values(prop: str, mapping: Mapping[Any, Any]) -> Operation:
         if not isinstance(key, _SCALARS) or not isinstance(value, _SCALARS):
             raise ChangeError(f"map_values: {key!r} -> {value!r}: values must be JSON scalars")
     inverse = {new: old for old, new in mapping.items()}
+    # {"a": 1, "b": True} inverts to keys Python merges (1 == True): keep them apart
+    exact = (None if all(type(new) is str for new in mapping.values())
+             else {(type(new), new): old for old, new in mapping.items()})
     if len({(type(new), new) for new in mapping.values()}) != len(mapping):
         raise ChangeError(f"map_values: mapping {dict(mapping)!r} is not one-to-one")
     pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in mapping.items())
     return Operation(
         "map_values", f"map values of {prop!r}: {pairs}",
-        down=(MapValues(prop, inverse),), up=(MapValues(prop, dict(mapping)),),
+        down=(MapValues(prop, inverse, exact),), up=(MapValues(prop, dict(mapping)),),
         lossless=True, touches=frozenset((prop,)),
     )
 

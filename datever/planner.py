@@ -14,6 +14,7 @@ way; up pipelines (requests, written by clients) run their steps as declared.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -242,7 +243,7 @@ def _value_steps(name: str, expr: _Expr) -> list[FusedStep]:
     step = expr.step
     renamed: Step
     if type(step) is MapValues:
-        renamed = MapValues(name, step.table)
+        renamed = dataclasses.replace(step, key=name)
         first = inner[-1].step if inner else None
         # a dict cannot hold both True and 1 (or 1.0), which JSON tells apart: tables
         # with keys other than strings are looked up one after the other

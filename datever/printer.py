@@ -308,7 +308,9 @@ def _step_text(step: Step) -> str:
         value = "a computed value" if step.compute is not None else repr(step.default)
         return f"fill {step.key!r} with {value} where it is absent"
     if isinstance(step, MapValues):
-        pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in step.table.items())
+        items = (step.table.items() if step.exact is None
+                 else [(old, new) for (_, old), new in step.exact.items()])
+        pairs = ", ".join(f"{old!r} -> {new!r}" for old, new in items)
         return f"map values of {step.key!r}: {pairs}"
     if isinstance(step, Convert):
         return f"convert {step.key!r} with {getattr(step.fn, '__name__', 'a function')}"

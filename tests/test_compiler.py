@@ -582,3 +582,13 @@ def test_value_tables_with_non_string_keys_agree_when_stacked() -> None:
     assert_down_matches_reference(engine, payloads)
     assert_up_matches_reference(engine, [{"v": value} for value in ("a", 1, True, 1.0)],
                                 "charge")
+
+
+def test_inverse_table_keeps_one_and_true_apart() -> None:
+    """map_values({"a": 1, "b": True}) goes down 1 -> "a" and true -> "b": the inverse
+    table keeps keys Python holds equal apart, compiled and reference alike."""
+    engine = Engine(history([map_values("v", {"a": 1, "b": True})]))
+    heads = [{"object": "charge", "v": value} for value in (1, True, 1.0, "a")]
+    assert [engine.down(head, "v1")["v"] for head in heads] == ["a", "b", 1.0, "a"]
+    assert_down_matches_reference(engine, heads)
+    assert engine.up({"v": "b"}, "v1", resource="charge") == {"v": True}
