@@ -36,7 +36,36 @@ RoutesLike = Routes | Mapping[str, str]
 """A :class:`Routes`, or a mapping of ``"METHOD /template"`` to the request resource."""
 
 
-class API:
+class _Serving:
+    """``asgi`` and ``wsgi``: an app wrapped in the middleware of ``self.versioning``."""
+
+    versioning: Versioning | GroupedVersioning
+
+    def asgi(self, app: ASGIApp, *, account: Callable[[Scope], str | None] | None = None,
+             client_pin: Callable[[Scope], str | None] | None = None
+             ) -> VersioningMiddleware:
+        """``app`` (Starlette, FastAPI, Litestar...) served at each client's version.
+
+        ``account(scope)`` names the request's account (pinned on its first
+        request); ``client_pin(scope)`` a version configured for the client.
+        """
+        from datever.web.asgi import VersioningMiddleware
+
+        return VersioningMiddleware(app, self.versioning, account=account,
+                                    client_pin=client_pin)
+
+    def wsgi(self, app: WSGIApplication, *,
+             account: Callable[[WSGIEnvironment], str | None] | None = None,
+             client_pin: Callable[[WSGIEnvironment], str | None] | None = None
+             ) -> VersioningWSGIMiddleware:
+        """``app`` (Flask, Django...) served at each client's version; see :meth:`asgi`."""
+        from datever.web.wsgi import VersioningWSGIMiddleware
+
+        return VersioningWSGIMiddleware(app, self.versioning, account=account,
+                                        client_pin=client_pin)
+
+
+class API(_Serving):
     """A versioned API: its changes directory, how clients name versions, and its HTTP shell.
 
     >>> api = API("changes", routes={"POST /charges": "charge.create"},
@@ -100,7 +129,7 @@ class API:
         self.routes = _routes(routes)
         _check_routes(self.routes, timeline)
         #: the per-request logic the middlewares share
-        self.versioning = Versioning(self.engine, self.selector, lifecycle=self.lifecycle,
+        self.versioning: Versioning = Versioning(self.engine, self.selector, lifecycle=self.lifecycle,
                                      routes=self.routes, clock=clock, max_body=max_body,
                                      warning_header=warning_header)
 
@@ -136,37 +165,12 @@ class API:
         """Undo ``account``'s last upgrade, within 72 hours of it."""
         return self.selector.rollback(account)
 
-    # -- HTTP ------------------------------------------------------------------
-
-    def asgi(self, app: ASGIApp, *, account: Callable[[Scope], str | None] | None = None,
-             client_pin: Callable[[Scope], str | None] | None = None
-             ) -> VersioningMiddleware:
-        """``app`` (Starlette, FastAPI, Litestar...) served at each client's version.
-
-        ``account(scope)`` names the request's account (pinned on its first
-        request); ``client_pin(scope)`` a version configured for the client.
-        """
-        from datever.web.asgi import VersioningMiddleware
-
-        return VersioningMiddleware(app, self.versioning, account=account,
-                                    client_pin=client_pin)
-
-    def wsgi(self, app: WSGIApplication, *,
-             account: Callable[[WSGIEnvironment], str | None] | None = None,
-             client_pin: Callable[[WSGIEnvironment], str | None] | None = None
-             ) -> VersioningWSGIMiddleware:
-        """``app`` (Flask, Django...) served at each client's version; see :meth:`asgi`."""
-        from datever.web.wsgi import VersioningWSGIMiddleware
-
-        return VersioningWSGIMiddleware(app, self.versioning, account=account,
-                                        client_pin=client_pin)
-
     def __repr__(self) -> str:
         return (f"<API {self.timeline.name!r}: {len(self.timeline.versions)} releases, "
                 f"{len(self.routes)} routes, pins {'on' if self.pins else 'off'}>")
 
 
-class APIGroups(Mapping[str, API]):
+class APIGroups(_Serving, Mapping[str, API]):
     """Several APIs in one service, each under its URL namespace (Climatiq's feature groups).
 
     >>> groups = APIGroups({"compute": API("compute_changes"),
@@ -197,25 +201,6 @@ class APIGroups(Mapping[str, API]):
 
     def __len__(self) -> int:
         return len(self._groups)
-
-    def asgi(self, app: ASGIApp, *, account: Callable[[Scope], str | None] | None = None,
-             client_pin: Callable[[Scope], str | None] | None = None
-             ) -> VersioningMiddleware:
-        """``app`` served with every group at its client's version (see :meth:`API.asgi`)."""
-        from datever.web.asgi import VersioningMiddleware
-
-        return VersioningMiddleware(app, self.versioning, account=account,
-                                    client_pin=client_pin)
-
-    def wsgi(self, app: WSGIApplication, *,
-             account: Callable[[WSGIEnvironment], str | None] | None = None,
-             client_pin: Callable[[WSGIEnvironment], str | None] | None = None
-             ) -> VersioningWSGIMiddleware:
-        """The WSGI counterpart of :meth:`asgi`."""
-        from datever.web.wsgi import VersioningWSGIMiddleware
-
-        return VersioningWSGIMiddleware(app, self.versioning, account=account,
-                                        client_pin=client_pin)
 
     def __repr__(self) -> str:
         return f"<APIGroups {', '.join(self._groups)}>"
