@@ -1,6 +1,7 @@
 """Pure ASGI middleware: serve every HTTP request at its client's version.
 
-Wrap any ASGI app (Starlette, FastAPI, Litestar, a bare callable)::
+Wrap any ASGI app (Starlette, FastAPI, Litestar, a bare callable), most simply
+through the front door (``API("changes", routes=...).asgi(app)``), or by hand::
 
     app = VersioningMiddleware(app, Versioning(engine, selector, lifecycle=lifecycle,
                                                routes=routes))
@@ -126,14 +127,14 @@ class VersioningMiddleware:
             scope = _without_prefix(scope, decision, root)
         if decision.query_string is not None:
             scope = {**scope, "query_string": decision.query_string.encode("latin-1")}
-        if decision.strict_body and (content_length not in (None, b"0") or chunked) and not (
-                is_json(content_type)
-                and (content_encoding or b"").strip().lower() in _IDENTITY):
+        json_body = (is_json(content_type)
+                     and (content_encoding or b"").strip().lower() in _IDENTITY)
+        if (decision.strict_body and not json_body
+                and (content_length not in (None, b"0") or chunked)):
             await _reply(send, owner.unsupported(
                 decision, _text(content_type), _text(content_encoding)))
             return
-        if (decision.migrate_request and is_json(content_type)
-                and (content_encoding or b"").strip().lower() in _IDENTITY):
+        if decision.migrate_request and json_body:
             body = await _read_limited(receive, send, owner, decision, content_length)
             if body is None:  # the client went away, or sent too much (answered 413)
                 return

@@ -1,6 +1,7 @@
 """WSGI middleware: serve every request of a WSGI app (Flask, Django) at its client's version.
 
-::
+Most simply through the front door (``app.wsgi_app = API("changes").wsgi(app.wsgi_app)``),
+or by hand::
 
     app.wsgi_app = VersioningWSGIMiddleware(app.wsgi_app, Versioning(engine, selector,
                                                                        routes=routes))
