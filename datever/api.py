@@ -129,9 +129,9 @@ class API(_Serving):
         self.routes = _routes(routes)
         _check_routes(self.routes, timeline)
         #: the per-request logic the middlewares share
-        self.versioning: Versioning = Versioning(self.engine, self.selector, lifecycle=self.lifecycle,
-                                     routes=self.routes, clock=clock, max_body=max_body,
-                                     warning_header=warning_header)
+        self.versioning: Versioning = Versioning(
+            self.engine, self.selector, lifecycle=self.lifecycle, routes=self.routes,
+            clock=clock, max_body=max_body, warning_header=warning_header)
 
     @property
     def timeline(self) -> Timeline:
