@@ -16,18 +16,18 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from datever.changes import Change
-from datever.errors import DateverError
+from datever.changes import Change, load_each, load_resources
+from datever.errors import ChangeError, DateverError
 from datever.lock_diff import Difference, Side, compare_resource
 from datever.operations import Move
 from datever.versions import Timeline, named_key
 
 __all__ = ["FORMAT", "LOCK_FILE", "Finding", "Lock", "LockError", "compare", "fix",
-           "head_lock", "head_schemas", "read_lock", "write_lock"]
+           "head_lock", "head_schemas", "loadable_changes", "read_lock", "write_lock"]
 
 #: the lock's file name, in the changes directory (``datever check --lock`` names another)
 LOCK_FILE = "schema.lock.json"
@@ -194,6 +194,24 @@ def read_lock(path: str | Path) -> Lock:
                         "again with `datever schema lock`", file=file) from None
 
 
+def loadable_changes(directory: str | Path) -> list[Change]:
+    """The changes of ``directory`` that load, bound to its resource declarations when
+    those load; the others are left out (``datever check`` reports them)."""
+    changes = [found for found in load_each(directory) if isinstance(found, Change)]
+    try:
+        resources = load_resources(directory)
+    except ChangeError:
+        return changes
+    bound = []
+    for change in changes:
+        try:
+            change.bind(resources)
+        except ChangeError:
+            continue
+        bound.append(change)
+    return bound
+
+
 # -- comparing and covering ----------------------------------------------------------
 
 
@@ -205,7 +223,7 @@ class Finding:
     covered_by: Change | None = None
 
     @property
-    def level(self) -> str:
+    def level(self) -> Literal["error", "info"]:
         """``error`` for an uncovered breaking difference, else ``info``."""
         return "error" if self.difference.breaking and self.covered_by is None else "info"
 
