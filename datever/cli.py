@@ -367,7 +367,7 @@ def _cmd_check(ctx: _Context) -> int:
     infos = len(found) - errors - warnings
     failed = bool(errors or (warnings and ctx.args.strict))
     if ctx.args.json:
-        _print_json({"ok": not failed, "errors": errors, "warnings": warnings, "info": infos,
+        _print_json({"ok": not failed, "errors": errors, "warnings": warnings,
                      "problems": [problem.as_json() for problem in found]})
         return 1 if failed else 0
     styles = {"error": "bold red", "warning": "yellow", "info": "dim"}
