@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from msgspec import Meta, Struct
 
-from datever import Change, add, convert, map_values, move, remove, rename
+from datever import Change, convert, map_values, move, remove, rename
 from datever.endpoints import change_limit, remove_endpoint
 from datever.lock import (
     LOCK_FILE,
@@ -324,7 +324,8 @@ def test_a_newer_change_with_the_operation_covers_the_breaking_difference(
     findings = compare(_lock_at("2024-01-01"), head_lock([head]),
                        [_change("2024-06-01", op)])
     breaking = [f for f in findings if f.difference.breaking]
-    assert breaking and all(f.covered_by is not None and f.level == "info" for f in breaking)
+    assert breaking
+    assert all(f.covered_by is not None and f.level == "info" for f in breaking)
 
 
 def test_a_change_released_before_the_lock_covers_nothing() -> None:
@@ -413,7 +414,7 @@ def test_lock_records_the_timelines_newest_release() -> None:
 
 def test_untagged_response_struct_is_refused() -> None:
     """A response resource must be tagged: the error says how to declare it."""
-    with pytest.raises(LockError, match="OldCreate has no tag: .*tag_field='object'"):
+    with pytest.raises(LockError, match=r"OldCreate has no tag: .*tag_field='object'"):
         head_lock([OldCreate])
 
 
@@ -508,8 +509,9 @@ def test_check_fails_on_an_uncovered_breaking_change(service: Path) -> None:
     write(service / "myapi", {"schemas.py": _SCHEMAS.format(name="description")})
     result = on(service / "changes", "check", cwd=service)
     assert result.returncode == 1
-    assert ("error: lock: " in result.stdout and "charge descripton (response): 'descripton'"
-            " is now 'description' [property_renamed]" in result.stdout)
+    assert "error: lock: " in result.stdout
+    assert ("charge descripton (response): 'descripton' is now 'description' "
+            "[property_renamed]") in result.stdout
     assert '`"charge": [rename("descripton", "description")]`' in result.stdout
 
 
@@ -538,7 +540,8 @@ def test_schema_lock_without_schemas_is_a_usage_error(tmp_path: Path) -> None:
     """schema lock needs --schemas: exit 2 with the command's usage."""
     result = on(write(tmp_path / "changes", _CHANGES), "schema", "lock", cwd=tmp_path)
     assert result.returncode == 2
-    assert "usage: datever schema" in result.stderr and "--schemas" in result.stderr
+    assert "usage: datever schema" in result.stderr
+    assert "schema lock needs --schemas MODULE:ATTR" in result.stderr
 
 
 def test_schema_lock_refuses_what_is_not_schemas(service: Path) -> None:
