@@ -128,7 +128,7 @@ def head_lock(responses: Iterable[_Struct] = (), requests: Mapping[str, _Struct]
                             "Struct with tag_field='object' and its tag (the resource name); "
                             "name a request body in requests= instead")
         if tag in named:
-            raise LockError(f"{struct.__qualname__} and {named[tag][1].__qualname__} are "
+            raise LockError(f"{named[tag][1].__qualname__} and {struct.__qualname__} are "
                             f"both tagged {tag!r}")
         named[tag] = ("response", struct)
         fields.add(field)

@@ -3,6 +3,7 @@ coverage by newer change modules, the lock file, and the CLI guard in a subproce
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,20 +12,23 @@ import msgspec
 import pytest
 from msgspec import Meta, Struct
 
-from datever import Change, convert, map_values, move, remove, rename
+from datever import Change, convert, custom, map_values, move, remove, rename
 from datever.endpoints import change_limit, remove_endpoint
 from datever.lock import (
     LOCK_FILE,
     Finding,
     Lock,
     LockError,
+    _newer,
     compare,
     fix,
     head_lock,
     head_schemas,
+    loadable_changes,
     read_lock,
     write_lock,
 )
+from datever.lock_diff import Difference
 from datever.versions import Timeline
 from tests.cli_runs import on, write
 
@@ -569,3 +573,203 @@ def test_a_msgspec_schema_is_what_the_lock_holds() -> None:
     _, components = msgspec.json.schema_components([OldCharge],
                                                    ref_template="#/components/{name}")
     assert lock.components == msgspec.json.decode(msgspec.json.encode(components))
+
+
+# -- more shapes -----------------------------------------------------------------------
+
+
+class Customer(Struct, tag_field="object", tag="customer"):
+    id: str
+    default: OldCharge | None = None
+
+
+class CustomerOfRenamed(Struct, tag_field="object", tag="customer"):
+    id: str
+    default: Renamed | None = None
+
+
+class CustomerOfRefunds(Struct, tag_field="object", tag="customer"):
+    id: str
+    default: Refund | None = None
+
+
+def test_a_nested_resource_is_a_reference_not_walked_from_its_parent() -> None:
+    """A nested resource that becomes another is a type change of the parent's property;
+    a change inside the nested resource is reported on that resource alone."""
+    swapped = _only(_findings([Customer, OldCharge, Refund],
+                              [CustomerOfRefunds, OldCharge, Refund])).difference
+    assert (swapped.resource, swapped.path, swapped.detail) == (
+        "customer", "default", "a charge is now a refund")
+    inner = _findings([Customer, OldCharge], [CustomerOfRenamed, Renamed])
+    assert [f.difference.where for f in inner] == ["charge descripton"]
+
+
+class Shapes(Struct, tag_field="object", tag="shape"):
+    either: int | str = 0
+    metadata: dict[str, int] = {}
+    kind: Literal["a", None] = None
+    at: str = ""
+
+
+class ShapesChanged(Struct, tag_field="object", tag="shape"):
+    either: int | str | bool = 0
+    metadata: dict[str, str] = {}
+    kind: Literal["a"] = "a"
+    at: dt.date | None = None
+
+
+def test_unions_maps_literal_null_and_formats_are_compared() -> None:
+    """A union that gains a member, map values of another type, a Literal losing None,
+    and a string that becomes a date (and nullable) are each found."""
+    found = [(f.difference.path, f.difference.category, f.difference.detail)
+             for f in _findings([Shapes], [ShapesChanged])]
+    assert found == [
+        ("at", "nullability_widened", "now nullable"),
+        ("at", "type_changed", "string is now string (date)"),
+        ("either", "type_changed", "integer | string is now integer | string | boolean"),
+        ("kind", "nullability_narrowed", "no longer nullable"),
+        ("metadata.*", "type_changed", "integer is now string"),
+    ]
+
+
+class Closed(Struct, forbid_unknown_fields=True):
+    amount: int
+    note: str | None = None
+
+
+class ClosedRequired(Struct, forbid_unknown_fields=True):
+    amount: int
+    note: str | None
+
+
+class ClosedShrunk(Struct, forbid_unknown_fields=True):
+    amount: int
+
+
+def test_a_request_that_forbids_unknown_properties_refuses_a_removed_one() -> None:
+    """Removing a property from a request body that forbids unknown ones is breaking;
+    making an optional one required is too."""
+    refused = _only(_findings([], [], {"c": Closed}, {"c": ClosedShrunk})).difference
+    assert (refused.category, refused.breaking) == ("property_refused", True)
+    assert fix(refused) == 'remove("note", None)'
+    required = _only(_findings([], [], {"c": Closed}, {"c": ClosedRequired})).difference
+    assert (required.category, required.detail) == ("request_required", "'note' is now required")
+
+
+def test_a_removed_request_property_of_an_open_body_is_compatible() -> None:
+    """An open request body no longer reading a property is compatible (classify's rule)."""
+    gone = _only(_findings([], [], {"c": OldCreate}, {"c": _OpenShrunk}))
+    assert (gone.difference.category, gone.level) == ("property_removed", "info")
+
+
+class _OpenShrunk(Struct):
+    amount: Annotated[int, Meta(le=100)]
+    description: Annotated[str, Meta(max_length=100)] = ""
+    kind: Literal["card", "bank"] = "card"
+
+
+class _Kind(Struct, tag_field="kind", tag="k"):
+    id: str
+
+
+class Pay(Struct):
+    card: str = ""
+
+
+class Order(Struct, tag_field="object", tag="order"):
+    pay: Pay
+
+
+class PayMoved(Struct):
+    card_number: str = ""
+
+
+class OrderMoved(Struct, tag_field="object", tag="order"):
+    pay: PayMoved
+
+
+def test_a_nested_rename_is_covered_by_move() -> None:
+    """A property renamed inside a nested object suggests move(), and move() covers it."""
+    old = head_lock([Order])
+    lock = Lock(old.resources, old.components, newest="2024-01-01")
+    diff = _only(compare(lock, head_lock([OrderMoved]))).difference
+    assert fix(diff) == 'move("pay.card", "pay.card_number")'
+    covered = compare(lock, head_lock([OrderMoved]),
+                      [_change("2024-06-01", move("pay.card", "pay.card_number"),
+                               resource="order")])
+    assert _only(covered).covered_by is not None
+
+
+def test_a_custom_transform_touching_the_property_covers_anything() -> None:
+    """custom(touches=(prop,)) accounts for any difference of that property."""
+    op = custom(up=lambda obj: obj, touches=("amount",))
+    finding = _only(compare(_lock_at("2024-01-01"), head_lock([TypeChanged]),
+                            [_change("2024-06-01", op)]))
+    assert finding.covered_by is not None
+
+
+def test_newer_than_a_named_lock() -> None:
+    """On a named timeline, a change of a later version is newer than the lock."""
+    lock = Lock({}, {}, newest="v2", newest_changes=("known",))
+    later = Change(released="v3", description="d", resources={"c": [remove("x")]}, id="l")
+    same = Change(released="v2", description="d", resources={"c": [remove("x")]}, id="known")
+    older = Change(released="v1-preview1", description="d", resources={"c": [remove("x")]})
+    assert [_newer(change, lock) for change in (later, same, older)] == [True, False, False]
+
+
+def test_lock_of_a_named_timeline_records_its_newest_version() -> None:
+    """head_lock names a named timeline's newest version and its changes."""
+    change = Change(released="v2", description="d", resources={"charge": [remove("x")]},
+                    id="v2_x")
+    lock = head_lock([OldCharge], timeline=Timeline([change]))
+    assert (lock.newest, lock.newest_changes) == ("v2", ("v2_x",))
+
+
+@pytest.mark.parametrize(("responses", "requests", "message"), [
+    ([OldCharge, Renamed], {}, "OldCharge and Renamed are both tagged 'charge'"),
+    ([OldCharge], {"charge": OldCreate}, "'charge' is both a response resource and a request"),
+    ([int], {}, "a response resource: <class 'int'> is not a msgspec Struct type"),
+    ([OldCharge, _Kind], {}, r"several tag fields \['kind', 'object'\]"),
+])
+def test_schemas_that_cannot_be_locked(responses: list[Any], requests: dict[str, Any],
+                                       message: str) -> None:
+    """Two Structs with one tag, a name on both sides, a non-Struct, two tag fields."""
+    with pytest.raises(LockError, match=message):
+        head_lock(responses, requests)
+
+
+def test_bad_lock_files(tmp_path: Path) -> None:
+    """A missing file, JSON that is not a lock, and an unknown side each say what is wrong."""
+    with pytest.raises(LockError, match="cannot read the schema lock"):
+        read_lock(tmp_path / "missing.json")
+    lock = json.loads(head_lock([OldCharge]).dumps())
+    lock["resources"]["charge"]["side"] = "sideways"
+    (tmp_path / "bad.json").write_text(json.dumps(lock))
+    with pytest.raises(LockError, match=r"a malformed schema lock .*neither response nor"):
+        read_lock(tmp_path / "bad.json")
+
+
+def test_head_schemas_refuses_requests_that_are_not_a_mapping() -> None:
+    """requests must map names to Structs."""
+    with pytest.raises(LockError, match="requests a mapping of name to Struct"):
+        head_schemas({"responses": [OldCharge], "requests": [OldCreate]})
+
+
+def test_loadable_changes_leaves_out_what_does_not_load(tmp_path: Path) -> None:
+    """A module that fails to import is left out; the others load and bind."""
+    write(tmp_path, {**_CHANGES, "2024_02_01_broken.py": "raise RuntimeError('no')\n"})
+    assert [change.id for change in loadable_changes(tmp_path)] == [
+        "2024_01_01_charge_amount"]
+    (tmp_path / "resources.py").write_text("x = 1\n")
+    assert len(loadable_changes(tmp_path)) == 1
+
+
+def test_suggested_values_follow_the_old_type() -> None:
+    """The suggested remove() default is of the removed property's type, an enum's first
+    value, None for a nullable one; a removed resource suggests remove_endpoint."""
+    for prop, expected in (("status", '"failed"'), ("outcome", "None"), ("amount", "0")):
+        diff = Difference("charge", "response", prop, "property_removed", "",
+                          old=head_lock([OldCharge]).components["OldCharge"]["properties"][prop])
+        assert fix(diff) == f'remove("{prop}", {expected})'
+    gone = Difference("refund", "response", "", "resource_removed", "")
+    assert fix(gone) == 'remove_endpoint("GET", "/path/of/the/endpoint")'
