@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -13,6 +15,7 @@ import pytest
 from msgspec import Meta, Struct
 
 from datever import Change, convert, custom, map_values, move, remove, rename
+from datever.cli import main
 from datever.endpoints import change_limit, remove_endpoint
 from datever.lock import (
     LOCK_FILE,
@@ -773,3 +776,79 @@ def test_suggested_values_follow_the_old_type() -> None:
         assert fix(diff) == f'remove("{prop}", {expected})'
     gone = Difference("refund", "response", "", "resource_removed", "")
     assert fix(gone) == 'remove_endpoint("GET", "/path/of/the/endpoint")'
+
+
+# -- the command line, in process (the same code, measured) ----------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A checkout with changes and a schemas module of its own name, as the cwd."""
+    module = f"schemas_{tmp_path.name}"
+    write(tmp_path / "changes", _CHANGES)
+    (tmp_path / f"{module}.py").write_text(
+        textwrap.dedent(_SCHEMAS.format(name="descripton")))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    return tmp_path, f"{module}:SCHEMAS"
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    status = main(["--today", "2026-11-22", *args])
+    return status, capsys.readouterr().out
+
+
+def test_schema_lock_json_then_check(project: tuple[Path, str],
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """schema lock --json says what it wrote; check then finds nothing to report."""
+    root, spec = project
+    status, out = _main(capsys, "schema", "lock", "--json", "--schemas", spec)
+    assert (status, json.loads(out)) == (0, {
+        "path": str(Path("changes") / LOCK_FILE), "schemas": spec,
+        "newest_release": "2024-01-01",
+        "resources": {"charge": "response", "charge.create": "request"}})
+    assert _main(capsys, "check")[0] == 0
+    assert (root / "changes" / LOCK_FILE).is_file()
+
+
+def test_check_reports_a_lock_it_cannot_read(project: tuple[Path, str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed lock file is an error of check naming the file."""
+    root, _ = project
+    (root / "changes" / LOCK_FILE).write_text("{")
+    status, out = _main(capsys, "check")
+    assert status == 1
+    assert f"error: lock: {Path('changes') / LOCK_FILE}: cannot read the schema lock" in out
+
+
+def test_check_needs_schemas_when_the_lock_names_none(project: tuple[Path, str],
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """A lock written without a schemas spec needs --schemas at check."""
+    root, spec = project
+    write_lock(root / "changes" / LOCK_FILE, head_lock([OldCharge]))
+    status, out = _main(capsys, "check")
+    assert status == 1
+    assert "the lock names no head schemas: give --schemas MODULE:ATTR" in out
+    status, out = _main(capsys, "check", "--schemas", spec)
+    assert status == 1
+    assert "a new request resource 'charge.create' [resource_added]" in out
+
+
+def test_check_on_a_timeline_compares_with_its_changes(project: tuple[Path, str],
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """With --timeline, the timeline's changes are the ones that may cover."""
+    root, spec = project
+    assert _main(capsys, "schema", "lock", "--schemas", spec)[0] == 0
+    module = spec.split(":")[0]
+    (root / f"{module}.py").write_text(textwrap.dedent(_SCHEMAS.format(name="description")))
+    write(root / "changes", _RENAME)
+    (root / "timeline_mod.py").write_text(
+        "from datever.changes import load_changes\nfrom datever import Engine\n"
+        "ENGINE = Engine.from_directory('changes')\n")
+    sys.modules.pop(module, None)
+    status, out = _main(capsys, "check", "--timeline", "timeline_mod:ENGINE")
+    assert status == 0, out
+    assert "covered by 2024_06_01_description_spelt" in out
