@@ -175,7 +175,8 @@ class _Walk:
                 removed.remove(gone)
                 added.remove(name)
                 self.emit(prefix + gone, "property_renamed",
-                          f"{gone!r} is now {name!r}", before[gone], after[name],
+                          f"{gone!r} is now {name!r} (a rename candidate: one removed, one "
+                          "of its type added)", before[gone], after[name],
                           renamed_to=prefix + name)
         closed = new.get("additionalProperties") is False
         refused = closed and self.side == "request"  # previous requests sending it fail

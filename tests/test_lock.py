@@ -517,8 +517,8 @@ def test_check_fails_on_an_uncovered_breaking_change(service: Path) -> None:
     result = on(service / "changes", "check", cwd=service)
     assert result.returncode == 1
     assert "error: lock: " in result.stdout
-    assert ("charge descripton (response): 'descripton' is now 'description' "
-            "[property_renamed]") in result.stdout
+    assert ("charge descripton (response): 'descripton' is now 'description' (a rename "
+            "candidate: one removed, one of its type added) [property_renamed]") in result.stdout
     assert '`"charge": [rename("descripton", "description")]`' in result.stdout
 
 
