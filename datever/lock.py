@@ -217,10 +217,12 @@ def loadable_changes(directory: str | Path) -> list[Change]:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One difference and, when breaking, the change that covers it (None: uncovered)."""
+    """One difference and, when breaking, the change that covers it (None: uncovered);
+    ``since`` is the lock's newest release, which a covering change must follow."""
 
     difference: Difference
     covered_by: Change | None = None
+    since: str | None = None
 
     @property
     def level(self) -> Literal["error", "info"]:
@@ -236,8 +238,10 @@ class Finding:
             return f"{text}: {diff.reason}"
         if self.covered_by is not None:
             return f"{text}: covered by {self.covered_by.id} ({self.covered_by.label})"
-        return (f"{text}: {diff.reason}; no change newer than the lock accounts for it: "
-                f"declare in a new change module `\"{diff.resource}\": [{fix(diff)}]`")
+        newer = (f"released after the lock's {self.since} or unreleased" if self.since
+                 else "newer than the lock")
+        return (f"{text}: {diff.reason}; no change {newer} accounts for it: declare in a "
+                f"new change module `\"{diff.resource}\": [{fix(diff)}]`")
 
 
 def compare(lock: Lock, head: Lock, changes: Sequence[Change] = ()) -> list[Finding]:
@@ -260,7 +264,7 @@ def compare(lock: Lock, head: Lock, changes: Sequence[Change] = ()) -> list[Find
                                   (new[1], head.components), tags, head.discriminator)
     found.sort(key=lambda diff: (diff.resource, diff.path))
     return [Finding(diff, next((c for c in newer if _covers(c, diff)), None)
-                    if diff.breaking else None) for diff in found]
+                    if diff.breaking else None, lock.newest) for diff in found]
 
 
 def _newer(change: Change, lock: Lock) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from datever.classify import RULES
 
-__all__ = ["Difference", "compare_resource"]
+__all__ = ["CATEGORIES", "Difference", "compare_resource"]
 
 Side = Literal["response", "request"]
 Schema = Mapping[str, Any]
@@ -85,7 +85,8 @@ class Difference:
     resource itself); ``category`` one of :data:`CATEGORIES`; ``detail`` says what
     changed; ``old`` and ``new`` are the schemas on each side (None where absent).
     A rename names the new property in ``renamed_to``; an enum change lists the
-    ``values``; a limit names its ``keyword``.
+    ``values`` (a removal also the values added beside them, in ``also``); a limit
+    names its ``keyword`` and gives (old, new) as ``values``.
     """
 
     resource: str
