@@ -437,7 +437,7 @@ def _cmd_schema(ctx: _Context) -> int:
         return 0
     requests = sum(side == "request" for side in sides.values())
     ctx.out.print(f"wrote {path}: {_plural(len(sides) - requests, 'response resource')}, "
-                  f"{_plural(requests, 'request body')}, newest release "
+                  f"{requests} request {'body' if requests == 1 else 'bodies'}, newest release "
                   f"{lock.newest or 'none'}")
     for name, side in sides.items():
         ctx.out.print(f"  {name}  ({side})")

@@ -898,3 +898,17 @@ def test_an_optional_property_added_never_breaks(struct: type[Struct], name: str
                     head_lock([grown], {"drawn.create": grown}))
     assert [f.difference.category for f in found] == ["property_added", "property_added"]
     assert all(f.level == "info" for f in found)
+
+
+def test_schema_lock_says_what_it_wrote(project: tuple[Path, str],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """schema lock prints the file, the count on each side, the newest release, each name."""
+    _, spec = project
+    status, out = _main(capsys, "schema", "lock", "--schemas", spec)
+    assert (status, out.splitlines()) == (0, [
+        f"wrote {Path('changes') / LOCK_FILE}: 1 response resource, 1 request body, newest "
+        "release 2024-01-01",
+        "  charge  (response)",
+        "  charge.create  (request)",
+        "commit it: `datever check` compares the head with it",
+    ])
