@@ -19,19 +19,22 @@ from datever.changes import Change, check_collisions, load_each, load_resources
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
+from datever.lock import Lock, compare
 from datever.names import Samples, load_samples, name_problems
 from datever.versions import Timeline, file_release
 
-__all__ = ["Problem", "collect_problems", "history_problems"]
+__all__ = ["Problem", "collect_problems", "history_problems", "lock_problems"]
 
-Level = Literal["error", "warning"]
+Level = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem. ``kind`` names the check: load, unreachable, scaffold, resources,
     order, collision and policy give errors; beta_since, resource, property and samples
-    give warnings. ``file``, ``change`` and ``resource`` say where it is, when known."""
+    give warnings; lock gives errors (uncovered breaking differences from the schema
+    lock) and info (the other differences). ``file``, ``change`` and ``resource`` say
+    where it is, when known."""
 
     level: Level
     kind: str
@@ -93,6 +96,14 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
     return bound
 
 
+def lock_problems(lock_file: str, lock: Lock, head: Lock,
+                  changes: Sequence[Change]) -> list[Problem]:
+    """The head's differences from the schema lock read from ``lock_file``: an error for
+    each breaking one that no change newer than the lock covers, info for the rest."""
+    return [Problem(finding.level, "lock", finding.message, lock_file,
+                    finding.covered_by.id if finding.covered_by else None,
+                    finding.difference.resource)
+            for finding in compare(lock, head, changes)]
 
 
 def _unreachable(root: Path) -> list[Problem]:

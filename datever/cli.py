@@ -1,4 +1,4 @@
-"""The ``datever`` command: resolve, inspect, diff, changelog, new, check and migrate.
+"""The ``datever`` command: resolve, inspect, diff, changelog, new, check, migrate and schema.
 
 rich is imported here and in datever.printer only, never by ``import datever``.
 Nothing is said by colour alone: every tag and level is also written out.
@@ -24,11 +24,21 @@ import msgspec
 
 from datever import changelog, scaffold
 from datever.changes import Change
-from datever.check import collect_problems, history_problems
+from datever.check import Problem, collect_problems, history_problems, lock_problems
 from datever.cli_parser import parse
 from datever.engine import Engine
 from datever.errors import ChangeError, DateverError, VersionError
 from datever.lifecycle import Lifecycle
+from datever.lock import (
+    LOCK_FILE,
+    Lock,
+    LockError,
+    head_lock,
+    head_schemas,
+    loadable_changes,
+    read_lock,
+    write_lock,
+)
 from datever.versions import Timeline, Version, utc_today
 from datever.web.routing import Routes
 
@@ -351,22 +361,88 @@ def _cmd_check(ctx: _Context) -> int:
     else:
         found = collect_problems(ctx.changes_dir, lifecycle=lifecycle, today=ctx.today,
                                  routes=routes)
+    found += _lock_problems(ctx)
     errors = sum(problem.level == "error" for problem in found)
-    warnings = len(found) - errors
+    warnings = sum(problem.level == "warning" for problem in found)
+    infos = len(found) - errors - warnings
     failed = bool(errors or (warnings and ctx.args.strict))
     if ctx.args.json:
         _print_json({"ok": not failed, "errors": errors, "warnings": warnings,
                      "problems": [problem.as_json() for problem in found]})
         return 1 if failed else 0
+    styles = {"error": "bold red", "warning": "yellow", "info": "dim"}
     for problem in found:
-        style = "bold red" if problem.level == "error" else "yellow"
-        ctx.out.print(f"{problem.level}: ", style=style, end="")
+        ctx.out.print(f"{problem.level}: ", style=styles[problem.level], end="")
         ctx.out.print(f"{problem.kind}: {problem}")
     counted = _plural(warnings, "warning")
-    ctx.out.print(f"{_plural(errors, 'problem')}, {counted}" if errors
-                  else "no problems" + (f", {counted}" if warnings else "")
-                  + (" (--strict: warnings fail)" if failed else ""))
+    ctx.out.print((f"{_plural(errors, 'problem')}, {counted}" if errors
+                   else "no problems" + (f", {counted}" if warnings else "")
+                   + (" (--strict: warnings fail)" if failed else ""))
+                  + (f", {infos} info" if infos else ""))
     return 1 if failed else 0
+
+
+# -- schema lock -------------------------------------------------------------------
+
+
+def _lock_path(ctx: _Context) -> Path:
+    return Path(ctx.args.lock) if ctx.args.lock else ctx.changes_dir / LOCK_FILE
+
+
+def _head(spec: str, named_by: str = "--schemas", timeline: Timeline | None = None) -> Lock:
+    """The lock of the head schemas ``spec`` names; a bad object is a usage error."""
+    try:
+        found = _import_object(spec, named_by, (object,))
+        return head_lock(*head_schemas(found, f"{named_by} {spec}"), timeline=timeline,
+                         schemas=spec)
+    except LockError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _lock_problems(ctx: _Context) -> list[Problem]:
+    """With a schema lock, the differences of the head from it (see datever.lock)."""
+    path, spec = _lock_path(ctx), ctx.args.schemas
+    if not path.is_file():
+        return [] if spec is None else [Problem(
+            "warning", "lock", f"no schema lock at {str(path)!r} to hold the head to: write "
+            f"it with `datever schema lock --schemas {spec}` and commit it")]
+    try:
+        lock = read_lock(path)
+    except LockError as exc:
+        return [Problem("error", "lock", exc.detail, exc.file)]
+    spec = spec or lock.schemas
+    if spec is None:
+        return [Problem("error", "lock", "the lock names no head schemas: give --schemas "
+                        "MODULE:ATTR", str(path))]
+    head = _head(spec, "--schemas" if ctx.args.schemas else f"{path} names schemas")
+    changes = (ctx.engine().timeline.changes if ctx.args.timeline
+               else loadable_changes(ctx.changes_dir))
+    return lock_problems(str(path), lock, head, changes)
+
+
+def _cmd_schema(ctx: _Context) -> int:
+    spec, path = ctx.args.schemas, _lock_path(ctx)
+    if spec is None:
+        raise _UsageError("schema lock needs --schemas MODULE:ATTR: the head's msgspec "
+                          "Structs (see --help)")
+    timeline = (ctx.engine().timeline if ctx.args.timeline or ctx.changes_dir.is_dir()
+                else None)
+    lock = _head(spec, timeline=timeline)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_lock(path, lock)
+    sides = {name: side for name, (side, _) in sorted(lock.resources.items())}
+    if ctx.args.json:
+        _print_json({"path": str(path), "schemas": spec, "newest_release": lock.newest,
+                     "resources": sides})
+        return 0
+    requests = sum(side == "request" for side in sides.values())
+    ctx.out.print(f"wrote {path}: {_plural(len(sides) - requests, 'response resource')}, "
+                  f"{requests} request {'body' if requests == 1 else 'bodies'}, newest release "
+                  f"{lock.newest or 'none'}")
+    for name, side in sides.items():
+        ctx.out.print(f"  {name}  ({side})")
+    ctx.out.print("commit it: `datever check` compares the head with it")
+    return 0
 
 
 # -- migrate -----------------------------------------------------------------------
@@ -477,6 +553,7 @@ def _ignore(count: int) -> None:
 _HANDLERS: dict[str, Callable[[_Context], int]] = {
     "resolve": _cmd_resolve, "inspect": _cmd_inspect, "diff": _cmd_diff,
     "changelog": _cmd_changelog, "new": _cmd_new, "check": _cmd_check, "migrate": _cmd_migrate,
+    "schema": _cmd_schema,
 }
 
 

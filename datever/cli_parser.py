@@ -33,6 +33,7 @@ _EXAMPLES = """examples:
   datever new "Refunds carry a reason"      scaffold today's change module
   datever check                             every problem of ./changes
   datever migrate 2021-06-07 events.ndjson  migrate head-shaped JSON down
+  datever schema lock --schemas myapi.schemas:SCHEMAS   lock the head schemas for check
   datever resolve X --today 2024-01-01      options go before or after the command
 
 exit status: 0 ok, 1 problems found or failures, 2 usage error or bad version
@@ -71,11 +72,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
   datever check --changes path/to/changes --json
   datever check --lifecycle myapi.lifecycle:LIFECYCLE    support policies too
   datever check --routes myapi.routes:ROUTES --strict    names held against the routes
+  datever check --schemas myapi.schemas:SCHEMAS          the head against its schema lock
 
 errors (exit 1): modules that do not load, unedited `datever new` scaffolds,
-collisions, ordering, policies. warnings (exit 0, 1 with --strict): a resource
-name no other change, sample (changes/_samples.py) or route uses, and a
-property no sample has at any version and no other change names (heuristics).
+collisions, ordering, policies, and with a schema lock (changes/schema.lock.json)
+every breaking difference of the head that no change newer than the lock covers
+(compatible differences and covered ones are listed as info). warnings (exit 0,
+1 with --strict): a resource name no other change, sample (changes/_samples.py)
+or route uses, and a property no sample has at any version and no other change
+names (heuristics).
 """),
     "migrate": ("migrate JSON or NDJSON between versions", """examples:
   datever migrate 2021-06-07 charge.json    one JSON document down to 2021-06-07
@@ -84,6 +89,14 @@ property no sample has at any version and no other change names (heuristics).
 
 output: the migrated JSON, one document per line (it is JSON already: no --json);
 the summary and errors go to stderr.
+"""),
+    "schema": ("lock the head schemas, for check's breaking-change guard", """examples:
+  datever schema lock --schemas myapi.schemas:SCHEMAS         writes changes/schema.lock.json
+  datever schema lock --json --schemas myapi.schemas:SCHEMAS --lock api.lock.json
+
+SCHEMAS: a list of tagged msgspec Structs (the response resources, named by their
+tag), or an object with .responses (that list) and .requests (a mapping of request
+body name to Struct). The lock records it, so `datever check` finds it again.
 """),
 }
 
@@ -129,7 +142,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     for name in ("resolve", "inspect", "check"):
         sub[name].add_argument("--lifecycle", metavar="MODULE:ATTR",
                                help="a datever.Lifecycle: status, headers and policies")
-    for name in ("resolve", "inspect", "diff", "check", "new"):
+    for name in ("resolve", "inspect", "diff", "check", "new", "schema"):
         sub[name].add_argument("--json", action="store_true", help="print JSON")
     sub["inspect"].add_argument("resource", nargs="?", help="only this resource")
     sub["inspect"].add_argument("--source", action="store_true", help="the generated source")
@@ -149,6 +162,13 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                               "object with .routes: resource names the service uses")
     sub["check"].add_argument("--strict", action="store_true",
                               help="warnings fail too (exit 1)")
+    sub["schema"].add_argument("action", choices=("lock",), help="lock: write the lock file")
+    for name in ("schema", "check"):
+        sub[name].add_argument("--schemas", metavar="MODULE:ATTR",
+                               help="the head schemas (default for check: the one the lock "
+                               "names)")
+        sub[name].add_argument("--lock", metavar="FILE",
+                               help="the schema lock (default CHANGES/schema.lock.json)")
     migrate = sub["migrate"]
     migrate.add_argument("files", nargs="*", metavar="FILE", help="JSON or NDJSON (- or none: "
                          "stdin)")

@@ -54,7 +54,8 @@ EXAMPLES = sorted({example for command in ((), *((name,) for name in COMMANDS))
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A service's checkout: the reference API's changes (also under path/to/), a
-    lifecycle and routes in ``myapi``, and the JSON files the examples migrate."""
+    lifecycle, routes and head schemas in ``myapi``, and the JSON files the examples
+    migrate."""
     shutil.copytree(REFERENCE, tmp_path / "changes")
     shutil.copytree(REFERENCE, tmp_path / "path" / "to" / "changes")
     write(tmp_path / "myapi", {
@@ -77,6 +78,18 @@ def project(tmp_path: Path) -> Path:
             ROUTES = Routes()
             for resource in ("charge", "customer", "refund", "payment_method"):
                 ROUTES.add("POST", f"/{resource}s", f"{resource}.create")
+        ''',
+        "schemas.py": '''
+            import msgspec
+
+            class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+                id: str
+                amount: int
+
+            class ChargeCreate(msgspec.Struct):
+                amount: int
+
+            SCHEMAS = {"responses": [Charge], "requests": {"charge.create": ChargeCreate}}
         ''',
     })
     samples = load_samples()
