@@ -19,10 +19,11 @@ from typing import Literal
 from datever.errors import ChangeError
 from datever.operations import Operation, Step
 from datever.resources import UNDECLARED, Resource, Resources, shared_operations
+from datever.schemas import Schemas
 from datever.versions import file_release, is_date_shaped, named_key, parse_date
 
 __all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
-           "load_resources"]
+           "load_resources", "load_schemas"]
 
 Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
@@ -240,13 +241,17 @@ def _check_resources(resources: object) -> dict[str, tuple[Operation, ...]]:
 
 #: The file of a changes directory that declares its resources (not a change module).
 RESOURCES_FILE = "resources.py"
+#: The file of a changes directory that declares the head shapes (:class:`~datever.Schemas`).
+SCHEMAS_FILE = "schemas.py"
 
 
 def change_files(directory: str | Path) -> list[Path]:
     """The change modules of ``directory``, sorted: ``*.py`` files except those starting
-    with ``_`` and the resource declarations (:data:`RESOURCES_FILE`)."""
+    with ``_``, the resource declarations (:data:`RESOURCES_FILE`) and the head shapes
+    (:data:`SCHEMAS_FILE`)."""
     return [path for path in sorted(Path(directory).glob("*.py"))
-            if not path.name.startswith("_") and path.name != RESOURCES_FILE]
+            if not path.name.startswith("_") and path.name not in (RESOURCES_FILE,
+                                                                   SCHEMAS_FILE)]
 
 
 def _package(root: Path, prefix: str = "datever_changes_") -> str:
@@ -259,7 +264,10 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
     Files whose names start with ``_`` are skipped; ``resources.py``, when
     present, declares the resources (:func:`load_resources`) and every change
     is checked against it and bound to it, so that a Timeline of these
-    changes knows their declarations. Every error names the file and says
+    changes knows their declarations. ``schemas.py``, when present, declares
+    the head shapes (:func:`load_schemas`): an operation naming a resource or
+    property they do not have at that point of history is an error. Every error
+    names the file and says
     what to fix; collisions name both files. A failed load leaves none of
     its modules in ``sys.modules``.
     """
@@ -275,6 +283,9 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
         for change in changes:
             change.bind(resources)
         check_collisions(changes)
+        schemas = _load_schemas(root, package, imported)
+        if schemas is not None:
+            schemas.check(changes)
     except BaseException:
         for name in imported:
             sys.modules.pop(name, None)
@@ -293,6 +304,31 @@ def load_resources(directory: str | Path = "changes") -> Resources:
         for name in imported:
             sys.modules.pop(name, None)
         raise
+
+
+def load_schemas(directory: str | Path = "changes") -> Schemas | None:
+    """The head shapes declared in ``directory``'s ``schemas.py``: its one module-level
+    :class:`~datever.Schemas`. None when there is no such file."""
+    root = Path(directory)
+    imported: list[str] = []
+    try:
+        return _load_schemas(root, _package(root), imported)
+    except BaseException:
+        for name in imported:
+            sys.modules.pop(name, None)
+        raise
+
+
+def _load_schemas(root: Path, package: str, imported: list[str]) -> Schemas | None:
+    path = root / SCHEMAS_FILE
+    if not path.is_file():
+        return None
+    module = _import(path, package, imported)
+    found = {id(value): value for value in vars(module).values() if isinstance(value, Schemas)}
+    if len(found) != 1:
+        raise ChangeError(f"declares the head shapes in exactly one Schemas(...), found "
+                          f"{len(found)}", file=str(path))
+    return next(iter(found.values()))
 
 
 def _load_resources(root: Path, package: str, imported: list[str]) -> Resources:

@@ -1,0 +1,253 @@
+"""The head shapes of the reference payments API, as msgspec Structs.
+
+Response resources are tagged by `object`; request bodies are named in
+`requests=`. Every version's shapes are derived from these by running the
+changes backwards; the loader refuses a change that names a property a
+resource does not have at that point of history. `metadata` is a free-form
+map: user data, never walked for resources.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from datever.schemas import Schemas
+
+
+class Address(msgspec.Struct):
+    """A postal address (a customer's, or the one a customer creation request sends)."""
+
+    line1: str | None
+    city: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class InvoiceSettings(msgspec.Struct):
+    """How a customer's invoices are rendered."""
+
+    footer: str | None
+
+
+class Customer(msgspec.Struct, tag_field="object", tag="customer"):
+    """A customer."""
+
+    id: str
+    email: str | None
+    name: str | None
+    balance: int
+    default_currency: str | None
+    address: Address
+    invoice_settings: InvoiceSettings
+    default_payment_method: str | None
+    tax_exempt: Literal["none", "exempt", "reverse"]
+    phone_number: str | None
+    created: int
+    metadata: dict[str, str]
+    livemode: bool
+
+
+class Card(msgspec.Struct):
+    """The card of a card payment method."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class BankAccount(msgspec.Struct):
+    """The bank account of a debit payment method."""
+
+    bank_name: str
+    last4: str
+    country: str
+
+
+class BillingDetails(msgspec.Struct):
+    """Who pays with a payment method."""
+
+    email: str | None
+    name: str | None
+
+
+class PaymentMethod(msgspec.Struct, tag_field="object", tag="payment_method"):
+    """A stored way to pay."""
+
+    id: str
+    type: Literal["card", "sepa_debit", "us_bank_account"]
+    card: Card | None
+    bank_account: BankAccount | None
+    billing_details: BillingDetails
+    customer: str | None
+    created: int
+    metadata: dict[str, str]
+    livemode: bool
+
+
+class Refund(msgspec.Struct, tag_field="object", tag="refund"):
+    """A refund: its charge is expanded when listed on its own, an id inside a charge."""
+
+    id: str
+    amount: int
+    currency: str
+    charge: str | Charge
+    status: Literal["succeeded", "pending", "failed"]
+    reason: Literal["duplicate", "suspected_fraud", "customer_request"] | None
+    created: int
+    metadata: dict[str, str]
+
+
+class Outcome(msgspec.Struct):
+    """What the card network and the fraud checks said about a charge."""
+
+    network_status: str | None
+    risk_level: str
+    reason: str | None
+    seller_message: str | None
+
+
+class ListEnvelope(msgspec.Struct, tag_field="object", tag="list"):
+    """One page of a list of resources."""
+
+    data: list[Charge | Customer | Refund | PaymentMethod | Event]
+    has_more: bool
+    url: str
+
+
+class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+    """A charge: its customer and payment method expanded, its refunds listed."""
+
+    id: str
+    amount: int
+    amount_refunded: int
+    currency: str
+    status: Literal["succeeded", "pending", "declined", "requires_confirmation"]
+    captured: bool
+    capture_method: Literal["automatic", "manual"]
+    customer: Customer | None
+    payment_method: str | PaymentMethod | None
+    description: str | None
+    statement_descriptor_suffix: str | None
+    receipt_email: str | None
+    outcome: Outcome
+    refunds: ListEnvelope
+    created: int
+    metadata: dict[str, str]
+    livemode: bool
+
+
+class EventRequest(msgspec.Struct):
+    """The API request that caused an event."""
+
+    id: str
+    idempotency_key: str | None
+
+
+class EventContext(msgspec.Struct):
+    """What caused an event."""
+
+    request: EventRequest | None
+
+
+class EventData(msgspec.Struct):
+    """The resource an event is about."""
+
+    object: Charge | Customer | Refund | PaymentMethod
+
+
+class Event(msgspec.Struct, tag_field="object", tag="event"):
+    """Something that happened, sent to webhooks (`created` in milliseconds)."""
+
+    id: str
+    type: str
+    created: int
+    data: EventData
+    pending_webhooks: int
+    context: EventContext
+    livemode: bool
+
+
+class ChargeCreate(msgspec.Struct, kw_only=True):
+    """The body of a charge creation request."""
+
+    amount: int
+    currency: str
+    customer: str | None = None
+    payment_method: str | None = None
+    description: str | None = None
+    receipt_email: str | None = None
+    capture_method: Literal["automatic", "manual"] = "automatic"
+    statement_descriptor_suffix: str | None = None
+    confirm: bool = False
+    metadata: dict[str, str] = {}
+
+
+class CustomerCreateSettings(msgspec.Struct, kw_only=True):
+    """The invoice settings of a customer creation request."""
+
+    footer: str | None = None
+
+
+class CustomerCreate(msgspec.Struct, kw_only=True):
+    """The body of a customer creation request."""
+
+    email: str | None = None
+    name: str | None = None
+    balance: int = 0
+    default_currency: str | None = None
+    address: Address | None = None
+    invoice_settings: CustomerCreateSettings | None = None
+    default_payment_method: str | None = None
+    tax_exempt: Literal["none", "exempt", "reverse"] = "none"
+    phone_number: str | None = None
+    metadata: dict[str, str] = {}
+
+
+class RefundCreate(msgspec.Struct, kw_only=True):
+    """The body of a refund creation request."""
+
+    charge: str
+    amount: int | None = None
+    reason: Literal["duplicate", "suspected_fraud", "customer_request"] | None = None
+    metadata: dict[str, str] = {}
+
+
+class CardDetails(msgspec.Struct, kw_only=True):
+    """The card a payment method creation request sends."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+class BankAccountDetails(msgspec.Struct, kw_only=True):
+    """The bank account a payment method creation request sends."""
+
+    country: str
+    account_number: str
+    routing_number: str | None = None
+
+
+class PaymentMethodCreate(msgspec.Struct, kw_only=True):
+    """The body of a payment method creation request."""
+
+    type: Literal["card", "sepa_debit", "us_bank_account"]
+    card: CardDetails | None = None
+    bank_account: BankAccountDetails | None = None
+    billing_details: BillingDetails | None = None
+    metadata: dict[str, str] = {}
+
+
+schemas = Schemas(
+    [Charge, Customer, Refund, PaymentMethod, Event, ListEnvelope],
+    requests={
+        "charge.create": ChargeCreate,
+        "customer.create": CustomerCreate,
+        "refund.create": RefundCreate,
+        "payment_method.create": PaymentMethodCreate,
+    },
+)
