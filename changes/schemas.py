@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from datever.schemas import Schemas
+from datever import Schemas
 
 
 class Address(msgspec.Struct):

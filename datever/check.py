@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from datever import scaffold
-from datever.changes import Change, check_collisions, load_each, load_resources
+from datever.changes import Change, check_collisions, load_each, load_resources, load_schemas
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
@@ -30,7 +30,8 @@ Level = Literal["error", "warning"]
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem. ``kind`` names the check: load, unreachable, scaffold, resources,
-    order, collision and policy give errors; beta_since, resource, property and samples
+    schema (a name the head shapes do not have at that point), order, collision and
+    policy give errors; beta_since, resource, property and samples
     give warnings. ``file``, ``change`` and ``resource`` say where it is, when known."""
 
     level: Level
@@ -66,6 +67,7 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
         else:
             changes.append(loaded)
     changes = _declared(root, changes, problems)
+    problems += _shapes(root, changes)
     samples, failure = load_samples(root / "_samples.py")
     if failure is not None:
         problems.append(Problem("warning", "samples", failure, str(root / "_samples.py")))
@@ -93,6 +95,18 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
     return bound
 
 
+def _shapes(root: Path, changes: list[Change]) -> list[Problem]:
+    """With ``<directory>/schemas.py``, every operation that names a resource or property
+    the head shapes do not have at that point of history (the loader stops at the first)."""
+    try:
+        schemas = load_schemas(root)
+    except ChangeError as exc:
+        return [Problem("error", "load", exc.detail, exc.file)]
+    if schemas is None:
+        return []
+    return [Problem("error", "schema", problem.message, problem.change.file,
+                    problem.change.id, problem.resource)
+            for problem in schemas.problems(changes)]
 
 
 def _unreachable(root: Path) -> list[Problem]:
