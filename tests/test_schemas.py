@@ -1,0 +1,429 @@
+"""Head shapes as msgspec Structs, every version's shapes derived, and the load-time checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import textwrap
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datever import (
+    API,
+    Change,
+    ChangeError,
+    Schemas,
+    add,
+    change_limit,
+    collapse,
+    convert,
+    custom,
+    map_values,
+    move,
+    reference_down,
+    reference_up,
+    remove,
+    rename,
+)
+from datever.changes import load_changes, load_schemas
+from datever.check import collect_problems
+from datever.versions import Timeline, Version
+from tests.reference import CHANGES, load_samples
+
+TODAY = dt.date(2026, 12, 1)
+SAMPLES = load_samples()
+TIMELINE = Timeline(load_changes(CHANGES))
+SCHEMAS = load_schemas(CHANGES)
+assert SCHEMAS is not None
+VERSIONS = (*TIMELINE.versions, "beta", "X")
+RESOURCES = ("charge", "customer", "refund", "payment_method", "event")
+
+
+def at(name: str) -> Version:
+    return TIMELINE.resolve(name, today=TODAY)
+
+
+# -- small shapes, in memory ------------------------------------------------------
+
+
+class Customer(msgspec.Struct, tag_field="object", tag="customer"):
+    """A customer."""
+
+    id: str
+    email: str | None
+
+
+class Outcome(msgspec.Struct):
+    """A plain nested object."""
+
+    risk_level: str
+    reason: str | None
+
+
+class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+    """A charge."""
+
+    id: str
+    amount: int
+    status: Literal["succeeded", "pending"]
+    description: str | None
+    customer: str | Customer | None
+    outcome: Outcome
+    metadata: dict[str, str]
+
+
+def initial(*changes: Change) -> tuple[Schemas, Version]:
+    """Fresh head shapes and the initial version of a timeline of ``changes``."""
+    timeline = Timeline(list(changes))
+    return Schemas([Charge]), timeline.resolve("v1", today=TODAY)
+
+
+def released(day: str, **resources: Any) -> Change:
+    # retroactive=False: a backward-compatible change (an add) stays versioned here
+    return Change(released=day, description="a change", id=f"c{day}", retroactive=False,
+                  resources={name.replace("__", "."): ops for name, ops in resources.items()})
+
+
+def fields(struct: Any) -> dict[str, Any]:
+    return {info.encode_name: info.type for info in msgspec.structs.fields(struct)}
+
+
+# -- reading the head ---------------------------------------------------------------
+
+
+def test_nested_tagged_structs_are_resources_of_their_own() -> None:
+    """A tagged Struct found inside a response resource is described by name too."""
+    assert Schemas([Charge]).names == {"charge", "customer"}
+
+
+def test_free_form_maps_are_opaque() -> None:
+    """``dict[...]`` properties are user data: listed as opaque, never walked."""
+    assert Schemas([Charge]).opaque == {"charge": {"metadata"}, "customer": frozenset()}
+
+
+def test_a_response_resource_must_be_tagged_by_the_discriminator() -> None:
+    """An untagged Struct given as a response resource is an error that says how to tag it."""
+    with pytest.raises(ChangeError, match=r"Outcome is a response resource.*tag_field='object'"):
+        Schemas([Outcome])
+
+
+def test_a_struct_tagged_by_another_field_is_refused() -> None:
+    """Resources are tagged by the discriminator, not another field."""
+
+    class Odd(msgspec.Struct, tag_field="kind", tag="odd"):
+        """Tagged by the wrong field."""
+
+    with pytest.raises(ChangeError, match="tagged by 'kind'"):
+        Schemas([Odd])
+
+
+def test_a_request_body_is_an_untagged_struct() -> None:
+    """requests= names untagged Structs: request bodies carry no discriminator."""
+    with pytest.raises(ChangeError, match="'charge.create' is an untagged msgspec Struct"):
+        Schemas([Charge], requests={"charge.create": Customer})
+
+
+# -- deriving older shapes ---------------------------------------------------------------
+
+
+def test_rename_gives_older_versions_the_old_name() -> None:
+    """rename('memo', 'description'): older versions have 'memo', same type."""
+    schemas, v1 = initial(released("2021-01-04", charge=[rename("memo", "description")]))
+    shape = fields(schemas.at(v1)["charge"])
+    assert "description" not in shape
+    assert shape["memo"] == str | None
+
+
+def test_move_out_of_a_nested_object() -> None:
+    """move('risk_level', 'outcome.risk_level'): older versions have it at the top."""
+    schemas, v1 = initial(released("2021-01-04", charge=[move("risk_level",
+                                                               "outcome.risk_level")]))
+    struct = schemas.at(v1)["charge"]
+    assert fields(struct)["risk_level"] is str
+    assert set(fields(fields(struct)["outcome"])) == {"reason"}
+
+
+def test_add_is_absent_from_older_versions() -> None:
+    """add('description'): older versions lack the property."""
+    schemas, v1 = initial(released("2021-01-04", charge=[add("description")]))
+    assert "description" not in fields(schemas.at(v1)["charge"])
+
+
+def test_remove_gives_older_versions_the_default_type() -> None:
+    """remove('paid', False): older versions have a bool; with compute, Any."""
+    schemas, v1 = initial(released("2021-01-04", charge=[remove("paid", False),
+                                                         remove("fee", compute=len)]))
+    shape = fields(schemas.at(v1)["charge"])
+    assert shape["paid"] is bool
+    assert shape["fee"] is Any
+
+
+def test_map_values_renames_enum_literals() -> None:
+    """map_values({'paid': 'succeeded'}): older versions' literal is 'paid'."""
+    schemas, v1 = initial(released("2021-01-04", charge=[map_values("status",
+                                                                    {"paid": "succeeded"})]))
+    assert fields(schemas.at(v1)["charge"])["status"] == Literal["paid", "pending"]
+
+
+def test_convert_takes_the_declared_old_type() -> None:
+    """convert(old_type=str): older versions have that type."""
+    schemas, v1 = initial(released("2021-01-04", charge=[
+        convert("amount", down=str, up=int, old_type=str)]))
+    assert fields(schemas.at(v1)["charge"])["amount"] is str
+
+
+def test_convert_without_an_old_type_is_any() -> None:
+    """convert() without old_type: the old type is unknown from there back."""
+    schemas, v1 = initial(released("2021-01-04", charge=[convert("amount", down=str, up=int)]))
+    assert fields(schemas.at(v1)["charge"])["amount"] is Any
+
+
+def test_collapse_gives_the_id() -> None:
+    """collapse('customer'): the expanded object becomes its id; null stays."""
+    schemas, v1 = initial(released("2021-01-04", charge=[collapse("customer")]))
+    assert fields(schemas.at(v1)["charge"])["customer"] == str | None
+
+
+def test_custom_with_old_types_declares_its_effect() -> None:
+    """custom(old_types=...): the declared properties get those types, other touched
+    properties are absent in older versions."""
+    schemas, v1 = initial(released("2021-01-04", charge=[custom(
+        down=lambda obj: None, touches=("description", "summary"),
+        old_types={"summary": str})]))
+    shape = fields(schemas.at(v1)["charge"])
+    assert shape["summary"] is str
+    assert "description" not in shape
+
+
+def test_custom_without_old_types_leaves_the_shape_unknown() -> None:
+    """custom() without old_types: the resource's shape is unknown from there back, and
+    older operations on it are not checked."""
+    schemas, v1 = initial(
+        released("2020-01-06", charge=[rename("anything", "whatever")]),
+        released("2021-01-04", charge=[custom(down=lambda obj: None)]))
+    derived = schemas.at(v1)
+    assert derived["charge"] == dict[str, Any]
+    assert derived.unknown == {"charge"}
+    assert schemas.problems(v1.timeline.changes) == []
+
+
+def test_custom_old_types_names_only_touched_properties() -> None:
+    """old_types may only name properties listed in touches."""
+    with pytest.raises(ChangeError, match="old_types names 'summary'.*touches="):
+        custom(down=lambda obj: None, old_types={"summary": str})
+
+
+def test_endpoint_operations_leave_the_shapes_alone() -> None:
+    """An endpoint operation names no shape and is never reported."""
+    schemas, v1 = initial(released("2021-01-04", charge__list=[
+        change_limit("GET", "/v1/charges", "limit", 100, 50)]))
+    assert schemas.problems(v1.timeline.changes) == []
+    head = v1.timeline.resolve("X", today=TODAY)
+    assert schemas.at(v1).json_schema() == schemas.at(head).json_schema()
+
+
+def test_json_schema_of_a_version_names_its_properties() -> None:
+    """json_schema() is msgspec's JSON Schema of the version's Structs."""
+    schemas, v1 = initial(released("2021-01-04", charge=[rename("memo", "description")]))
+    document = schemas.at(v1).json_schema()
+    assert document["resources"]["charge"] == {"$ref": "#/$defs/Charge"}
+    assert "memo" in document["$defs"]["Charge"]["properties"]
+    assert document["$defs"]["Charge"]["properties"]["object"] == {"enum": ["charge"]}
+
+
+# -- checks at load time -----------------------------------------------------------------
+
+
+def test_a_misspelt_property_names_the_closest() -> None:
+    """An operation on a property the resource lacks names the change, resource and the
+    closest existing property."""
+    schemas, v1 = initial(released("2021-01-04", charge=[map_values("descripton",
+                                                                    {"a": "b"})]))
+    with pytest.raises(ChangeError, match=r"c2021-01-04 .* on 'charge': the resource has no "
+                                          r"property 'descripton'.*did you mean 'description'"):
+        schemas.check(v1.timeline.changes)
+
+
+def test_a_misspelt_nested_path_names_the_closest() -> None:
+    """A dotted path is checked segment by segment."""
+    schemas, v1 = initial(released("2021-01-04", charge=[move("risk", "outcome.risk_levl")]))
+    problem, = schemas.problems(v1.timeline.changes)
+    assert problem.property == "outcome.risk_levl"
+    assert problem.closest == "outcome.risk_level"
+
+
+def test_a_property_checked_at_its_point_of_history() -> None:
+    """An older change sees the shape as newer changes left it: a renamed property is
+    known by its old name there."""
+    schemas, v1 = initial(
+        released("2020-01-06", charge=[map_values("description", {"a": "b"})]),
+        released("2021-01-04", charge=[rename("memo", "description")]))
+    problem, = schemas.problems(v1.timeline.changes)
+    assert problem.change.id == "c2020-01-06"
+    assert problem.closest is None
+    assert "it has" in problem.message and "'memo'" in problem.message
+
+
+def test_removing_a_property_the_head_still_has_is_reported() -> None:
+    """remove('amount') while the newer shape has 'amount' is a mistake."""
+    schemas, v1 = initial(released("2021-01-04", charge=[remove("amount", 0)]))
+    problem, = schemas.problems(v1.timeline.changes)
+    assert "still a property" in problem.message
+
+
+def test_a_misspelt_resource_names_the_closest() -> None:
+    """An operation on a resource the schemas do not describe names the closest one."""
+    schemas, v1 = initial(released("2021-01-04", charges=[rename("memo", "description")]))
+    with pytest.raises(ChangeError, match="resource 'charges'.*did you mean 'charge'"):
+        schemas.check(v1.timeline.changes)
+
+
+SCHEMAS_MODULE = '''\
+import msgspec
+from datever import Schemas
+
+class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+    id: str
+    description: str | None
+    status: str
+
+schemas = Schemas([Charge])
+'''
+
+
+def write_changes(root: Path, **modules: str) -> Path:
+    root.mkdir()
+    (root / "schemas.py").write_text(SCHEMAS_MODULE)
+    for name, body in modules.items():
+        (root / f"{name}.py").write_text(
+            '"""A change."""\nfrom datever import Change, map_values, rename\n'
+            + textwrap.dedent(body))
+    return root
+
+
+def test_loader_refuses_a_misspelt_property_naming_the_file(tmp_path: Path) -> None:
+    """load_changes with schemas.py: a misspelt property is a ChangeError naming the file,
+    the change, the resource, the property and the closest name."""
+    root = write_changes(tmp_path / "changes", **{"2021_01_04_memo": (
+        'change = Change(released="2021-01-04", '
+        'resources={"charge": [rename("memo", "descripton")]})\n')})
+    with pytest.raises(ChangeError) as caught:
+        load_changes(root)
+    assert caught.value.file == str(root / "2021_01_04_memo.py")
+    assert "2021_01_04_memo" in str(caught.value)
+    assert "'charge'" in str(caught.value)
+    assert "did you mean 'description'?" in str(caught.value)
+
+
+def test_check_reports_every_schema_problem_at_once(tmp_path: Path) -> None:
+    """datever check lists every operation the shapes refuse, each with its change."""
+    root = write_changes(
+        tmp_path / "changes",
+        **{"2021_01_04_memo": ('change = Change(released="2021-01-04", '
+                               'resources={"charge": [rename("memo", "descripton")]})\n'),
+           "2021_02_01_status": ('change = Change(released="2021-02-01", '
+                                 'resources={"charges": [map_values("status", {"a": "b"})]})\n')})
+    problems = [p for p in collect_problems(root) if p.kind == "schema"]
+    assert [(p.change, p.resource) for p in problems] == [("2021_02_01_status", "charges"),
+                                                          ("2021_01_04_memo", "charge")]
+    assert all(p.level == "error" for p in problems)
+
+
+def test_a_schemas_module_without_schemas_is_an_error(tmp_path: Path) -> None:
+    """schemas.py must hold exactly one Schemas."""
+    root = tmp_path / "changes"
+    root.mkdir()
+    (root / "schemas.py").write_text("SHAPES = None\n")
+    with pytest.raises(ChangeError, match=r"schemas.py: .*exactly one Schemas"):
+        load_changes(root)
+
+
+# -- the reference API ------------------------------------------------------------------
+
+
+def test_the_reference_history_agrees_with_its_shapes() -> None:
+    """Every operation of changes/ names properties its head shapes have at that point;
+    carried operations skip request bodies that lack the property."""
+    assert SCHEMAS.problems(TIMELINE.changes) == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_every_head_sample_validates_against_the_head_structs(seed: int) -> None:
+    """The head Structs accept every head-shaped sample."""
+    rng = random.Random(seed)
+    for name in RESOURCES:
+        msgspec.convert(getattr(SAMPLES, name)(rng), SCHEMAS.head[name])
+    msgspec.convert(SAMPLES.list_payload(seed, 3000), SCHEMAS.head["list"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), version=st.sampled_from(VERSIONS))
+def test_samples_migrated_down_validate_against_their_versions_shapes(
+        seed: int, version: str) -> None:
+    """The law: the reference interpreter's down-migration of a head sample to any version
+    is accepted by the shapes derived for that version."""
+    rng = random.Random(seed)
+    derived = SCHEMAS.at(at(version))
+    for name in RESOURCES:
+        payload = reference_down(getattr(SAMPLES, name)(rng), at(version))
+        msgspec.convert(payload, derived[name])
+    listed = reference_down(SAMPLES.list_payload(seed, 3000), at(version))
+    msgspec.convert(listed, derived["list"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32), resource=st.sampled_from(SAMPLES.REQUEST_RESOURCES))
+def test_initial_request_bodies_validate_at_v1_and_at_the_head(seed: int,
+                                                               resource: str) -> None:
+    """A v1 request body matches the derived v1 shape, and once migrated up, the head's."""
+    body = SAMPLES.request_body(resource, random.Random(seed))
+    msgspec.convert(body, SCHEMAS.at(at("v1"))[resource])
+    msgspec.convert(reference_up(body, at("v1"), resource=resource), SCHEMAS.head[resource])
+
+
+def test_the_initial_charge_has_the_initial_properties() -> None:
+    """v1's charge is the oldest shape: flat, ids for customer and source, amounts as
+    decimal strings, refunds as an array."""
+    charge = fields(SCHEMAS.at(at("v1"))["charge"])
+    assert set(charge) == {
+        "id", "amount", "amount_refunded", "currency", "status", "captured", "customer",
+        "source", "description", "statement_descriptor", "receipt_email", "refunds",
+        "created", "metadata", "livemode", "failure_code", "failure_message", "refunded",
+        "network_status", "risk_level", "paid"}
+    assert charge["amount"] is str
+    assert charge["customer"] == str | None
+    assert charge["status"] == Literal["paid", "pending", "failed", "requires_confirmation"]
+
+
+def test_a_version_that_does_not_parse_its_payload_is_refused() -> None:
+    """The derived shapes are strict enough to catch a payload of the wrong version."""
+    head = SAMPLES.charge(random.Random(3))
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert(head, SCHEMAS.at(at("v1"))["charge"])
+
+
+def test_the_front_door_loads_the_directory_shapes() -> None:
+    """API('changes') takes changes/schemas.py; api.schema(version) gives its shapes."""
+    api = API(CHANGES)
+    assert api.schemas is not None
+    assert "source" in fields(api.schema("2019-04-15", today=TODAY)["charge"])
+
+
+def test_the_front_door_checks_the_schemas_it_is_given() -> None:
+    """API(timeline, schemas=...) checks every change against them."""
+    timeline = Timeline([released("2021-01-04", charge=[rename("memo", "descripton")])])
+    with pytest.raises(ChangeError, match="did you mean 'description'"):
+        API(timeline, schemas=Schemas([Charge]))
+
+
+def test_the_front_door_without_schemas_says_how_to_declare_them() -> None:
+    """api.schema() without head shapes is an error that says how to give them."""
+    api = API(Timeline([released("2021-01-04", charge=[rename("memo", "description")])]))
+    with pytest.raises(ValueError, match=r"schemas=Schemas"):
+        api.schema("v1")
