@@ -1,7 +1,7 @@
 """The head shapes of the reference payments API, as msgspec Structs.
 
 Response resources are tagged by `object`; request bodies are named in
-`requests=`. Every version's shapes are derived from these by running the
+`requests=`, with the response resource whose operations each shares. Every version's shapes are derived from these by running the
 changes backwards; the loader refuses a change that names a property a
 resource does not have at that point of history. `metadata` is a free-form
 map: user data, never walked for resources.
@@ -250,4 +250,7 @@ schemas = Schemas(
         "refund.create": RefundCreate,
         "payment_method.create": PaymentMethodCreate,
     },
+    # what resources.py declares too: an operation on `charge` rewrites `charge.create`
+    shares={"charge.create": "charge", "customer.create": "customer",
+            "refund.create": "refund", "payment_method.create": "payment_method"},
 )

@@ -277,13 +277,12 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
     package = _package(root)
     imported: list[str] = []
     try:
-        resources = _load_resources(root, package, imported)
+        resources, schemas = _declarations(root, package, imported)
         changes = [_load_module(path, package, imported) for path in change_files(root)]
         check_history(changes)
         for change in changes:
             change.bind(resources)
         check_collisions(changes)
-        schemas = _load_schemas(root, package, imported)
         if schemas is not None:
             schemas.check(changes)
     except BaseException:
@@ -295,11 +294,12 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
 
 def load_resources(directory: str | Path = "changes") -> Resources:
     """The resources declared in ``directory``'s ``resources.py``: every module-level
-    :class:`~datever.Resource` (or list of them). Empty when there is no such file."""
+    :class:`~datever.Resource` (or list of them). Without that file, those its
+    ``schemas.py`` implies (:meth:`~datever.Schemas.resources`); empty without either."""
     root = Path(directory)
     imported: list[str] = []
     try:
-        return _load_resources(root, _package(root), imported)
+        return _declarations(root, _package(root), imported)[0]
     except BaseException:
         for name in imported:
             sys.modules.pop(name, None)
@@ -317,6 +317,17 @@ def load_schemas(directory: str | Path = "changes") -> Schemas | None:
         for name in imported:
             sys.modules.pop(name, None)
         raise
+
+
+def _declarations(root: Path, package: str,
+                  imported: list[str]) -> tuple[Resources, Schemas | None]:
+    """The resource declarations and the head shapes of a changes directory; without a
+    ``resources.py``, the declarations the shapes imply."""
+    resources = _load_resources(root, package, imported)
+    schemas = _load_schemas(root, package, imported)
+    if not resources and schemas is not None:
+        resources = schemas.resources(file=str(root / SCHEMAS_FILE))
+    return resources, schemas
 
 
 def _load_schemas(root: Path, package: str, imported: list[str]) -> Schemas | None:

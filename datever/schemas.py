@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ForwardRef, Literal
 import msgspec
 
 from datever.errors import ChangeError
+from datever.resources import Resource, Resources
 from datever.schemas_derive import (
     NODEFAULT,
     ListOf,
@@ -54,14 +55,19 @@ class Schemas:
     tag="charge")``); tagged Structs nested in them are found on their own.
     ``requests`` names the request bodies (``{"charge.create":
     ChargeCreate}``), untagged Structs: a request body carries no
-    discriminator. Untagged Structs nested anywhere are plain objects (an
-    address); ``dict[...]`` properties are free-form user data, never
-    walked. In a change's ``custom(old_types=...)`` or ``convert(old_type=)``
+    discriminator. ``shares`` says which response resource each request body
+    shares its properties with (``{"charge.create": "charge"}``), as
+    :class:`~datever.Resource` ``requests=`` does. Untagged Structs nested
+    anywhere are plain objects (an address); ``dict[...]`` properties are
+    free-form user data, never walked. Without a ``resources.py``, the
+    resource declarations are derived from these (:meth:`resources`). In a
+    change's ``custom(old_types=...)`` or ``convert(old_type=)``
     a string names a resource (``list["refund"]``).
     """
 
     def __init__(self, resources: Iterable[StructType], *,
                  requests: Mapping[str, StructType] | None = None,
+                 shares: Mapping[str, str] | None = None,
                  discriminator: str = "object") -> None:
         self.discriminator = discriminator
         #: the head Struct of every resource name, nested tagged ones and request bodies included
@@ -95,6 +101,15 @@ class Schemas:
                 self._shapes[name] = None  # claimed: nested references stop here
                 self._shapes[name] = self._object(struct, camel(name), [struct],
                                                   found=pending)
+        #: the response resource each request body shares its properties with
+        self.shares: dict[str, str] = dict(shares or {})
+        for request, response in self.shares.items():
+            if request not in self._requests:
+                raise ChangeError(f"Schemas: shares= names {request!r}, which is not one of "
+                                  "the request bodies given in requests=")
+            if response not in self._shapes or response in self._requests:
+                raise ChangeError(f"Schemas: shares= maps {request!r} to {response!r}, which "
+                                  "is not a response resource of these schemas")
 
     # -- reading the head Structs -------------------------------------------
 
@@ -171,6 +186,22 @@ class Schemas:
         return {name: frozenset(key for key, prop in shape.props.items()
                                 if _free_form(prop.type))
                 for name, shape in self._shapes.items() if shape is not None}
+
+    def resources(self, *, file: str | None = None) -> Resources:
+        """The resource declarations these shapes imply: the request bodies, what they
+        share (``shares=``) and every resource's free-form properties (opaque)."""
+        opaque = self.opaque
+        declared = []
+        for name in sorted(self._shapes):
+            if name in self._requests:
+                continue
+            bodies = sorted(body for body, owner in self.shares.items() if owner == name)
+            # one declaration covers the resource and its bodies: their opaque maps together
+            free = set(opaque.get(name, ())).union(*(opaque.get(body, ()) for body in bodies))
+            declared.append(Resource(name, requests=tuple(bodies), opaque=tuple(sorted(free))))
+        declared += [Resource(name, request=True, opaque=tuple(sorted(opaque.get(name, ()))))
+                     for name in sorted(self._requests) if name not in self.shares]
+        return Resources(declared, file=file)
 
     def problems(self, changes: Iterable[Change]) -> list[ShapeProblem]:
         """Every operation of ``changes`` that names a resource or property the shapes do

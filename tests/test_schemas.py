@@ -30,7 +30,7 @@ from datever import (
     remove,
     rename,
 )
-from datever.changes import load_changes, load_schemas
+from datever.changes import load_changes, load_resources, load_schemas
 from datever.check import collect_problems
 from datever.versions import Timeline, Version
 from tests.reference import CHANGES, load_samples
@@ -328,10 +328,29 @@ def test_check_reports_every_schema_problem_at_once(tmp_path: Path) -> None:
                                'resources={"charge": [rename("memo", "descripton")]})\n'),
            "2021_02_01_status": ('change = Change(released="2021-02-01", '
                                  'resources={"charges": [map_values("status", {"a": "b"})]})\n')})
+    problems = [p for p in collect_problems(root) if p.level == "error"]
+    # without resources.py the shapes declare the resources: a misspelt resource is
+    # undeclared, a misspelt property a schema problem
+    assert sorted((p.kind, p.change) for p in problems) == [
+        ("resources", "2021_02_01_status"), ("schema", "2021_01_04_memo")]
+    assert all("did you mean" in p.message for p in problems)
+
+
+def test_check_reports_every_misspelt_property(tmp_path: Path) -> None:
+    """Two modules with misspelt properties: check reports both, each with its change,
+    resource and closest name."""
+    root = write_changes(
+        tmp_path / "changes",
+        **{"2021_01_04_memo": ('change = Change(released="2021-01-04", '
+                               'resources={"charge": [rename("memo", "descripton")]})\n'),
+           "2021_02_01_status": ('change = Change(released="2021-02-01", '
+                                 'resources={"charge": [map_values("stauts", {"a": "b"})]})\n')})
     problems = [p for p in collect_problems(root) if p.kind == "schema"]
-    assert [(p.change, p.resource) for p in problems] == [("2021_02_01_status", "charges"),
+    assert [(p.change, p.resource) for p in problems] == [("2021_02_01_status", "charge"),
                                                           ("2021_01_04_memo", "charge")]
-    assert all(p.level == "error" for p in problems)
+    assert "did you mean 'status'?" in problems[0].message
+    assert "did you mean 'description'?" in problems[1].message
+    assert problems[0].file == str(root / "2021_02_01_status.py")
 
 
 def test_a_schemas_module_without_schemas_is_an_error(tmp_path: Path) -> None:
@@ -343,7 +362,39 @@ def test_a_schemas_module_without_schemas_is_an_error(tmp_path: Path) -> None:
         load_changes(root)
 
 
+def test_without_resources_py_the_declarations_come_from_the_shapes(tmp_path: Path) -> None:
+    """A changes directory with schemas.py and no resources.py declares what the shapes
+    imply: request bodies, what they share, free-form maps as opaque."""
+    root = tmp_path / "changes"
+    root.mkdir()
+    (root / "schemas.py").write_text(SCHEMAS_MODULE.replace(
+        "schemas = Schemas([Charge])",
+        "class ChargeCreate(msgspec.Struct):\n    description: str | None = None\n"
+        "    metadata: dict[str, str] = {}\n\n"
+        "schemas = Schemas([Charge], requests={'charge.create': ChargeCreate},\n"
+        "                  shares={'charge.create': 'charge'})"))
+    declared = load_resources(root)
+    assert declared.requests_of("charge") == ("charge.create",)
+    assert declared.side("charge.create") == "request"
+    assert declared.opaque == {"charge": {"metadata"}, "charge.create": {"metadata"}}
+    assert declared.file == str(root / "schemas.py")
+
+
+def test_shares_names_a_request_body_and_a_response_resource() -> None:
+    """shares= maps a request body of requests= to a response resource of the schemas."""
+    with pytest.raises(ChangeError, match="'charge.update', which is not one of the request"):
+        Schemas([Charge], shares={"charge.update": "charge"})
+    with pytest.raises(ChangeError, match="'charges', which is not a response resource"):
+        Schemas([Charge], requests={"charge.create": Outcome},
+                shares={"charge.create": "charges"})
+
+
 # -- the reference API ------------------------------------------------------------------
+
+
+def test_the_reference_resources_are_what_its_shapes_imply() -> None:
+    """changes/resources.py declares exactly what changes/schemas.py implies."""
+    assert SCHEMAS.resources() == TIMELINE.resources
 
 
 def test_the_reference_history_agrees_with_its_shapes() -> None:
