@@ -1,10 +1,11 @@
 """The head shapes of the reference payments API, as msgspec Structs.
 
 Response resources are tagged by `object`; request bodies are named in
-`requests=`, with the response resource whose operations each shares. Every version's shapes are derived from these by running the
-changes backwards; the loader refuses a change that names a property a
-resource does not have at that point of history. `metadata` is a free-form
-map: user data, never walked for resources.
+`requests=`, with the response resource whose operations each shares. Every
+version's shapes are derived from these by running the changes backwards;
+the loader refuses a change that names a property a resource does not have
+at that point of history. `metadata` is a free-form map: user data, never
+walked for resources.
 """
 
 from __future__ import annotations

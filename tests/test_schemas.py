@@ -124,7 +124,7 @@ def test_a_struct_tagged_by_another_field_is_refused() -> None:
 
 def test_a_request_body_is_an_untagged_struct() -> None:
     """requests= names untagged Structs: request bodies carry no discriminator."""
-    with pytest.raises(ChangeError, match="'charge.create' is an untagged msgspec Struct"):
+    with pytest.raises(ChangeError, match=r"'charge\.create' is an untagged msgspec Struct"):
         Schemas([Charge], requests={"charge.create": Customer})
 
 
@@ -214,7 +214,7 @@ def test_custom_without_old_types_leaves_the_shape_unknown() -> None:
 
 def test_custom_old_types_names_only_touched_properties() -> None:
     """old_types may only name properties listed in touches."""
-    with pytest.raises(ChangeError, match="old_types names 'summary'.*touches="):
+    with pytest.raises(ChangeError, match=r"old_types names 'summary'.*touches="):
         custom(down=lambda obj: None, old_types={"summary": str})
 
 
@@ -266,7 +266,8 @@ def test_a_property_checked_at_its_point_of_history() -> None:
     problem, = schemas.problems(v1.timeline.changes)
     assert problem.change.id == "c2020-01-06"
     assert problem.closest is None
-    assert "it has" in problem.message and "'memo'" in problem.message
+    assert "it has 'amount'" in problem.message
+    assert "'memo'" in problem.message
 
 
 def test_removing_a_property_the_head_still_has_is_reported() -> None:
@@ -279,7 +280,7 @@ def test_removing_a_property_the_head_still_has_is_reported() -> None:
 def test_a_misspelt_resource_names_the_closest() -> None:
     """An operation on a resource the schemas do not describe names the closest one."""
     schemas, v1 = initial(released("2021-01-04", charges=[rename("memo", "description")]))
-    with pytest.raises(ChangeError, match="resource 'charges'.*did you mean 'charge'"):
+    with pytest.raises(ChangeError, match=r"resource 'charges'.*did you mean 'charge'"):
         schemas.check(v1.timeline.changes)
 
 
@@ -382,9 +383,9 @@ def test_without_resources_py_the_declarations_come_from_the_shapes(tmp_path: Pa
 
 def test_shares_names_a_request_body_and_a_response_resource() -> None:
     """shares= maps a request body of requests= to a response resource of the schemas."""
-    with pytest.raises(ChangeError, match="'charge.update', which is not one of the request"):
+    with pytest.raises(ChangeError, match=r"'charge\.update', which is not one of the request"):
         Schemas([Charge], shares={"charge.update": "charge"})
-    with pytest.raises(ChangeError, match="'charges', which is not a response resource"):
+    with pytest.raises(ChangeError, match=r"'charges', which is not a response resource"):
         Schemas([Charge], requests={"charge.create": Outcome},
                 shares={"charge.create": "charges"})
 
