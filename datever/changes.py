@@ -23,7 +23,7 @@ from datever.schemas import Schemas
 from datever.versions import file_release, is_date_shaped, named_key, parse_date
 
 __all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
-           "load_resources", "load_schemas"]
+           "load_declarations", "load_resources", "load_schemas"]
 
 Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
@@ -296,10 +296,16 @@ def load_resources(directory: str | Path = "changes") -> Resources:
     """The resources declared in ``directory``'s ``resources.py``: every module-level
     :class:`~datever.Resource` (or list of them). Without that file, those its
     ``schemas.py`` implies (:meth:`~datever.Schemas.resources`); empty without either."""
+    return load_declarations(directory)[0]
+
+
+def load_declarations(directory: str | Path = "changes") -> tuple[Resources, Schemas | None]:
+    """The resource declarations (:func:`load_resources`) and the head shapes
+    (:func:`load_schemas`) of ``directory``, each module imported once."""
     root = Path(directory)
     imported: list[str] = []
     try:
-        return _declarations(root, _package(root), imported)[0]
+        return _declarations(root, _package(root), imported)
     except BaseException:
         for name in imported:
             sys.modules.pop(name, None)

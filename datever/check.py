@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from datever import scaffold
-from datever.changes import Change, check_collisions, load_each, load_resources, load_schemas
+from datever.changes import Change, check_collisions, load_declarations, load_each
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
@@ -67,7 +67,6 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
         else:
             changes.append(loaded)
     changes = _declared(root, changes, problems)
-    problems += _shapes(root, changes)
     samples, failure = load_samples(root / "_samples.py")
     if failure is not None:
         problems.append(Problem("warning", "samples", failure, str(root / "_samples.py")))
@@ -77,9 +76,11 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
 
 def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> list[Change]:
     """The changes bound to the directory's resource declarations; a change naming an
-    undeclared resource, or declarations that do not load, are problems."""
+    undeclared resource, or declarations that do not load, are problems. With
+    ``<directory>/schemas.py``, so is every operation naming a resource or property the
+    head shapes do not have at that point of history (the loader stops at the first)."""
     try:
-        resources = load_resources(root)
+        resources, schemas = load_declarations(root)
     except ChangeError as exc:
         problems.append(Problem("error", "load", exc.detail, exc.file))
         return changes
@@ -92,21 +93,11 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
                                     change=change.id))
         else:
             bound.append(change)
+    if schemas is not None:
+        problems += [Problem("error", "schema", problem.message, problem.change.file,
+                             problem.change.id, problem.resource)
+                     for problem in schemas.problems(bound)]
     return bound
-
-
-def _shapes(root: Path, changes: list[Change]) -> list[Problem]:
-    """With ``<directory>/schemas.py``, every operation that names a resource or property
-    the head shapes do not have at that point of history (the loader stops at the first)."""
-    try:
-        schemas = load_schemas(root)
-    except ChangeError as exc:
-        return [Problem("error", "load", exc.detail, exc.file)]
-    if schemas is None:
-        return []
-    return [Problem("error", "schema", problem.message, problem.change.file,
-                    problem.change.id, problem.resource)
-            for problem in schemas.problems(changes)]
 
 
 def _unreachable(root: Path) -> list[Problem]:

@@ -136,7 +136,13 @@ class Schemas:
     def _object(self, struct: StructType, name: str, stack: list[StructType],
                 found: list[StructType] | None = None) -> Obj:
         shape = Obj(name)
-        for info in msgspec.structs.fields(struct):
+        try:
+            infos = msgspec.structs.fields(struct)
+        except Exception as exc:  # an annotation naming what its module does not hold
+            raise ChangeError(f"Schemas: the annotations of {_name(struct)} do not resolve "
+                              f"({type(exc).__name__}: {exc}); define what they name at the "
+                              "top level of its module") from exc
+        for info in infos:
             kind = self._read(info.type, name + camel(info.encode_name), stack, found)
             shape.props[info.encode_name] = Prop(kind, info.required, info.default,
                                                  info.default_factory)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ForwardRef, Literal
 
 import msgspec
 import pytest
@@ -77,6 +78,18 @@ class Charge(msgspec.Struct, tag_field="object", tag="charge"):
     metadata: dict[str, str]
 
 
+class Node(msgspec.Struct):
+    """A plain object nested in itself."""
+
+    children: list[Node]
+
+
+class Page(msgspec.Struct, tag_field="object", tag="list"):
+    """A list of charges and customers."""
+
+    data: list[Charge | Customer]
+
+
 def initial(*changes: Change) -> tuple[Schemas, Version]:
     """Fresh head shapes and the initial version of a timeline of ``changes``."""
     timeline = Timeline(list(changes))
@@ -128,6 +141,69 @@ def test_a_request_body_is_an_untagged_struct() -> None:
         Schemas([Charge], requests={"charge.create": Customer})
 
 
+def test_schemas_refuse_what_is_not_a_struct() -> None:
+    """Resources are msgspec Struct types; request bodies are named by non-empty strings."""
+    with pytest.raises(ChangeError, match="resources are msgspec Struct types"):
+        Schemas([dict])  # type: ignore[list-item]
+    with pytest.raises(ChangeError, match="non-empty names"):
+        Schemas([Charge], requests={"": Outcome})
+
+
+def test_a_resource_is_described_once() -> None:
+    """Two Structs tagged with one resource name are an error naming both."""
+
+    class Other(msgspec.Struct, tag_field="object", tag="charge"):
+        """A second charge."""
+
+    with pytest.raises(ChangeError, match=r"'charge' is described twice, by .*Charge and "):
+        Schemas([Charge, Other])
+
+
+def test_a_plain_object_that_contains_itself_is_refused() -> None:
+    """An untagged Struct nested in itself has no name to be referred to by."""
+
+    class Tree(msgspec.Struct, tag_field="object", tag="tree"):
+        """A tree."""
+
+        root: Node
+
+    with pytest.raises(ChangeError, match="Node contains itself; tag it"):
+        Schemas([Tree])
+
+
+def test_annotations_that_do_not_resolve_are_an_error() -> None:
+    """A Struct whose annotations name what its module lacks is refused, saying which."""
+
+    class Local(msgspec.Struct):
+        """Defined in a function: its module does not hold it."""
+
+    class Holder(msgspec.Struct, tag_field="object", tag="holder"):
+        """Refers to Local."""
+
+        local: Local
+
+    with pytest.raises(ChangeError, match=r"annotations of .*Holder do not resolve"):
+        Schemas([Holder])
+
+
+def test_struct_names_never_collide() -> None:
+    """A nested object and a resource whose names make one class name get two."""
+    schemas = Schemas([Charge], requests={"charge.outcome": Outcome})
+    derived = schemas.at(Timeline([]).resolve("X", today=TODAY))
+    assert derived["charge.outcome"].__name__ == "ChargeOutcome"
+    assert fields(derived["charge"])["outcome"].__name__ == "ChargeOutcome2"
+
+
+def test_a_version_schema_is_a_mapping_of_resources() -> None:
+    """A VersionSchema maps every resource name to its type."""
+    schemas, v1 = initial()
+    derived = schemas.at(v1)
+    assert sorted(derived) == ["charge", "customer"]
+    assert len(derived) == 2
+    assert repr(derived) == "<VersionSchema v1: charge, customer>"
+    assert repr(schemas) == "<Schemas ['charge', 'customer']>"
+
+
 # -- deriving older shapes ---------------------------------------------------------------
 
 
@@ -161,6 +237,57 @@ def test_remove_gives_older_versions_the_default_type() -> None:
     shape = fields(schemas.at(v1)["charge"])
     assert shape["paid"] is bool
     assert shape["fee"] is Any
+
+
+def test_remove_with_an_object_or_array_default() -> None:
+    """remove(prop, {}) gives a free-form object, remove(prop, []) an array."""
+    schemas, v1 = initial(released("2021-01-04", charge=[remove("extra", {}),
+                                                         remove("tags", [])]))
+    shape = fields(schemas.at(v1)["charge"])
+    assert shape["extra"] == dict[str, Any]
+    assert shape["tags"] == list[Any]
+
+
+def test_move_into_a_new_nested_object_creates_it() -> None:
+    """move('details.note', 'description'): older versions have a details object."""
+    schemas, v1 = initial(released("2021-01-04", charge=[move("details.note",
+                                                               "description")]))
+    details = fields(schemas.at(v1)["charge"])["details"]
+    assert fields(details) == {"note": str | None}
+
+
+def test_a_path_through_a_non_object_is_reported() -> None:
+    """A move whose path goes through a property that is not an object names it."""
+    schemas, v1 = initial(released("2021-01-04", charge=[move("value", "amount.value")]))
+    problem, = schemas.problems(v1.timeline.changes)
+    assert problem.property == "amount"
+
+
+def test_an_old_type_may_name_a_resource() -> None:
+    """A string (or ForwardRef) in an old type names a resource, at its version's shape."""
+    schemas, v1 = initial(released("2021-01-04", charge=[
+        convert("amount", down=str, up=int, old_type=ForwardRef("customer") | None)]))
+    derived = schemas.at(v1)
+    assert fields(derived["charge"])["amount"] == derived["customer"] | None
+
+
+def test_an_unknown_nested_resource_is_a_free_form_object() -> None:
+    """A resource whose shape is unknown is a free-form object where it is nested."""
+    schemas, v1 = initial(released("2021-01-04", customer=[custom(down=lambda obj: None)]))
+    derived = schemas.at(v1)
+    assert fields(derived["charge"])["customer"] == str | dict[str, Any] | None
+    msgspec.convert({"object": "charge", "id": "ch_1", "amount": 1, "status": "pending",
+                     "description": None, "customer": {"anything": True},
+                     "outcome": {"risk_level": "normal", "reason": None}, "metadata": {}},
+                    derived["charge"])
+
+
+def test_an_unknown_resource_among_tagged_ones_makes_a_free_form_object() -> None:
+    """msgspec tells objects of a union apart by tag: with one unknown, they become one
+    free-form object type."""
+    timeline = Timeline([released("2021-01-04", customer=[custom(down=lambda obj: None)])])
+    derived = Schemas([Page]).at(timeline.resolve("v1", today=TODAY))
+    assert fields(derived["list"])["data"] == list[dict[str, Any]]
 
 
 def test_map_values_renames_enum_literals() -> None:
@@ -390,6 +517,27 @@ def test_shares_names_a_request_body_and_a_response_resource() -> None:
                 shares={"charge.create": "charges"})
 
 
+def test_check_reports_a_schemas_module_that_does_not_load(tmp_path: Path) -> None:
+    """datever check reports a broken schemas.py as a load error naming it."""
+    root = tmp_path / "changes"
+    root.mkdir()
+    (root / "schemas.py").write_text("raise RuntimeError('no shapes today')\n")
+    problems = [p for p in collect_problems(root) if p.file == str(root / "schemas.py")]
+    assert [p.kind for p in problems] == ["load"]
+    assert "no shapes today" in problems[0].message
+
+
+def test_a_failed_schemas_load_leaves_no_module_behind(tmp_path: Path) -> None:
+    """load_schemas that fails removes what it imported from sys.modules."""
+    root = tmp_path / "changes"
+    root.mkdir()
+    (root / "schemas.py").write_text("raise RuntimeError('no shapes today')\n")
+    before = set(sys.modules)
+    with pytest.raises(ChangeError, match="no shapes today"):
+        load_schemas(root)
+    assert set(sys.modules) - before == set()
+
+
 # -- the reference API ------------------------------------------------------------------
 
 
@@ -472,6 +620,15 @@ def test_the_front_door_checks_the_schemas_it_is_given() -> None:
     timeline = Timeline([released("2021-01-04", charge=[rename("memo", "descripton")])])
     with pytest.raises(ChangeError, match="did you mean 'description'"):
         API(timeline, schemas=Schemas([Charge]))
+
+
+def test_the_front_door_takes_only_schemas_of_its_discriminator() -> None:
+    """API(schemas=) refuses what is not a Schemas, and shapes tagged by another field."""
+    timeline = Timeline([released("2021-01-04", charge=[rename("memo", "description")])])
+    with pytest.raises(TypeError, match=r"schemas is a datever\.Schemas"):
+        API(timeline, schemas=[Charge])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="find resources by 'object', the API by 'type'"):
+        API(timeline, schemas=Schemas([Charge]), discriminator="type")
 
 
 def test_the_front_door_without_schemas_says_how_to_declare_them() -> None:
