@@ -12,7 +12,7 @@ shape does not have at that point of history.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -153,7 +153,8 @@ class _Missing(Exception):
         self.present = present
 
 
-ReadType = Any  # turns a declared annotation into a symbolic type (see datever.schemas)
+#: turns a type declared on an operation (and a name for its Struct) into a symbolic type
+ReadType = Callable[[Any, str], Any]
 
 
 def derive(shapes: Mapping[str, Obj | None], changes: Sequence[Change], read: ReadType,
