@@ -46,6 +46,7 @@ RESOURCES = ("charge", "customer", "refund", "payment_method", "event")
 
 
 def at(name: str) -> Version:
+    """The reference API's version ``name``."""
     return TIMELINE.resolve(name, today=TODAY)
 
 
@@ -97,12 +98,14 @@ def initial(*changes: Change) -> tuple[Schemas, Version]:
 
 
 def released(day: str, **resources: Any) -> Change:
+    """A change released on ``day``; ``charge__list`` names the resource ``charge.list``."""
     # retroactive=False: a backward-compatible change (an add) stays versioned here
     return Change(released=day, description="a change", id=f"c{day}", retroactive=False,
                   resources={name.replace("__", "."): ops for name, ops in resources.items()})
 
 
 def fields(struct: Any) -> dict[str, Any]:
+    """Each property of a Struct type and its type."""
     return {info.encode_name: info.type for info in msgspec.structs.fields(struct)}
 
 
@@ -425,6 +428,7 @@ schemas = Schemas([Charge])
 
 
 def write_changes(root: Path, **modules: str) -> Path:
+    """A changes directory holding SCHEMAS_MODULE and a change module per keyword."""
     root.mkdir()
     (root / "schemas.py").write_text(SCHEMAS_MODULE)
     for name, body in modules.items():
@@ -575,6 +579,13 @@ def test_samples_migrated_down_validate_against_their_versions_shapes(
         msgspec.convert(payload, derived[name])
     listed = reference_down(SAMPLES.list_payload(seed, 3000), at(version))
     msgspec.convert(listed, derived["list"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_version_accepts_its_down_migrated_samples(version: str) -> None:
+    """The same law, version by version, over a list payload holding every resource type."""
+    listed = reference_down(SAMPLES.list_payload(7, 20_000), at(version))
+    msgspec.convert(listed, SCHEMAS.at(at(version))["list"])
 
 
 @settings(max_examples=25, deadline=None)
