@@ -17,7 +17,11 @@ import msgspec
 from datever import Schemas
 
 
-class Address(msgspec.Struct):
+class Shape(msgspec.Struct, forbid_unknown_fields=True):
+    """Strict: a payload with a property its version does not have is refused."""
+
+
+class Address(Shape):
     """A postal address (a customer's, or the one a customer creation request sends)."""
 
     line1: str | None
@@ -26,13 +30,13 @@ class Address(msgspec.Struct):
     country: str | None
 
 
-class InvoiceSettings(msgspec.Struct):
+class InvoiceSettings(Shape):
     """How a customer's invoices are rendered."""
 
     footer: str | None
 
 
-class Customer(msgspec.Struct, tag_field="object", tag="customer"):
+class Customer(Shape, tag_field="object", tag="customer"):
     """A customer."""
 
     id: str
@@ -50,7 +54,7 @@ class Customer(msgspec.Struct, tag_field="object", tag="customer"):
     livemode: bool
 
 
-class Card(msgspec.Struct):
+class Card(Shape):
     """The card of a card payment method."""
 
     brand: str
@@ -59,7 +63,7 @@ class Card(msgspec.Struct):
     exp_year: int
 
 
-class BankAccount(msgspec.Struct):
+class BankAccount(Shape):
     """The bank account of a debit payment method."""
 
     bank_name: str
@@ -67,14 +71,14 @@ class BankAccount(msgspec.Struct):
     country: str
 
 
-class BillingDetails(msgspec.Struct):
+class BillingDetails(Shape):
     """Who pays with a payment method."""
 
     email: str | None
     name: str | None
 
 
-class PaymentMethod(msgspec.Struct, tag_field="object", tag="payment_method"):
+class PaymentMethod(Shape, tag_field="object", tag="payment_method"):
     """A stored way to pay."""
 
     id: str
@@ -88,7 +92,7 @@ class PaymentMethod(msgspec.Struct, tag_field="object", tag="payment_method"):
     livemode: bool
 
 
-class Refund(msgspec.Struct, tag_field="object", tag="refund"):
+class Refund(Shape, tag_field="object", tag="refund"):
     """A refund: its charge is expanded when listed on its own, an id inside a charge."""
 
     id: str
@@ -101,7 +105,7 @@ class Refund(msgspec.Struct, tag_field="object", tag="refund"):
     metadata: dict[str, str]
 
 
-class Outcome(msgspec.Struct):
+class Outcome(Shape):
     """What the card network and the fraud checks said about a charge."""
 
     network_status: str | None
@@ -110,7 +114,7 @@ class Outcome(msgspec.Struct):
     seller_message: str | None
 
 
-class ListEnvelope(msgspec.Struct, tag_field="object", tag="list"):
+class ListEnvelope(Shape, tag_field="object", tag="list"):
     """One page of a list of resources."""
 
     data: list[Charge | Customer | Refund | PaymentMethod | Event]
@@ -118,7 +122,7 @@ class ListEnvelope(msgspec.Struct, tag_field="object", tag="list"):
     url: str
 
 
-class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+class Charge(Shape, tag_field="object", tag="charge"):
     """A charge: its customer and payment method expanded, its refunds listed."""
 
     id: str
@@ -140,26 +144,26 @@ class Charge(msgspec.Struct, tag_field="object", tag="charge"):
     livemode: bool
 
 
-class EventRequest(msgspec.Struct):
+class EventRequest(Shape):
     """The API request that caused an event."""
 
     id: str
     idempotency_key: str | None
 
 
-class EventContext(msgspec.Struct):
+class EventContext(Shape):
     """What caused an event."""
 
     request: EventRequest | None
 
 
-class EventData(msgspec.Struct):
+class EventData(Shape):
     """The resource an event is about."""
 
     object: Charge | Customer | Refund | PaymentMethod
 
 
-class Event(msgspec.Struct, tag_field="object", tag="event"):
+class Event(Shape, tag_field="object", tag="event"):
     """Something that happened, sent to webhooks (`created` in milliseconds)."""
 
     id: str
@@ -171,7 +175,7 @@ class Event(msgspec.Struct, tag_field="object", tag="event"):
     livemode: bool
 
 
-class ChargeCreate(msgspec.Struct, kw_only=True):
+class ChargeCreate(Shape, kw_only=True):
     """The body of a charge creation request."""
 
     amount: int
@@ -186,13 +190,13 @@ class ChargeCreate(msgspec.Struct, kw_only=True):
     metadata: dict[str, str] = {}
 
 
-class CustomerCreateSettings(msgspec.Struct, kw_only=True):
+class CustomerCreateSettings(Shape, kw_only=True):
     """The invoice settings of a customer creation request."""
 
     footer: str | None = None
 
 
-class CustomerCreate(msgspec.Struct, kw_only=True):
+class CustomerCreate(Shape, kw_only=True):
     """The body of a customer creation request."""
 
     email: str | None = None
@@ -207,7 +211,7 @@ class CustomerCreate(msgspec.Struct, kw_only=True):
     metadata: dict[str, str] = {}
 
 
-class RefundCreate(msgspec.Struct, kw_only=True):
+class RefundCreate(Shape, kw_only=True):
     """The body of a refund creation request."""
 
     charge: str
@@ -216,7 +220,7 @@ class RefundCreate(msgspec.Struct, kw_only=True):
     metadata: dict[str, str] = {}
 
 
-class CardDetails(msgspec.Struct, kw_only=True):
+class CardDetails(Shape, kw_only=True):
     """The card a payment method creation request sends."""
 
     number: str
@@ -225,7 +229,7 @@ class CardDetails(msgspec.Struct, kw_only=True):
     cvc: str
 
 
-class BankAccountDetails(msgspec.Struct, kw_only=True):
+class BankAccountDetails(Shape, kw_only=True):
     """The bank account a payment method creation request sends."""
 
     country: str
@@ -233,7 +237,7 @@ class BankAccountDetails(msgspec.Struct, kw_only=True):
     routing_number: str | None = None
 
 
-class PaymentMethodCreate(msgspec.Struct, kw_only=True):
+class PaymentMethodCreate(Shape, kw_only=True):
     """The body of a payment method creation request."""
 
     type: Literal["card", "sepa_debit", "us_bank_account"]

@@ -59,10 +59,11 @@ class Schemas:
     shares its properties with (``{"charge.create": "charge"}``), as
     :class:`~datever.Resource` ``requests=`` does. Untagged Structs nested
     anywhere are plain objects (an address); ``dict[...]`` properties are
-    free-form user data, never walked. Without a ``resources.py``, the
-    resource declarations are derived from these (:meth:`resources`). In a
-    change's ``custom(old_types=...)`` or ``convert(old_type=)``
-    a string names a resource (``list["refund"]``).
+    free-form user data, never walked. A Struct with
+    ``forbid_unknown_fields=True`` gives strict shapes at every version.
+    Without a ``resources.py``, the resource declarations are derived from
+    these (:meth:`resources`). In a change's ``custom(old_types=...)`` or
+    ``convert(old_type=)`` a string names a resource (``list["refund"]``).
     """
 
     def __init__(self, resources: Iterable[StructType], *,
@@ -135,7 +136,7 @@ class Schemas:
 
     def _object(self, struct: StructType, name: str, stack: list[StructType],
                 found: list[StructType] | None = None) -> Obj:
-        shape = Obj(name)
+        shape = Obj(name, strict=struct.__struct_config__.forbid_unknown_fields)
         try:
             infos = msgspec.structs.fields(struct)
         except Exception as exc:  # an annotation naming what its module does not hold
@@ -319,6 +320,7 @@ class _Builder:
                 fields.append((key, kind, None if prop.default is NODEFAULT else prop.default))
         struct = msgspec.defstruct(
             name, fields, module=self.module.__name__, kw_only=True,
+            forbid_unknown_fields=shape.strict,
             tag_field=self.discriminator if tag is not None else None, tag=tag)
         setattr(self.module, name, struct)
         return struct

@@ -70,15 +70,20 @@ class Prop:
 
 @dataclass
 class Obj:
-    """A JSON object of known properties; ``name`` names the Struct built from it."""
+    """A JSON object of known properties; ``name`` names the Struct built from it.
+
+    ``strict``: other properties are refused (the head Struct's
+    ``forbid_unknown_fields``), at every version.
+    """
 
     name: str
     props: dict[str, Prop] = field(default_factory=dict)
+    strict: bool = False
 
     def clone(self) -> Obj:
         """A copy that shares nothing mutable with this one."""
         return Obj(self.name, {key: replace(prop, type=clone(prop.type))
-                               for key, prop in self.props.items()})
+                               for key, prop in self.props.items()}, self.strict)
 
 
 def clone(kind: Any) -> Any:
@@ -278,7 +283,7 @@ def _parent(shape: Obj, path: tuple[str, ...], *, create: bool) -> tuple[Obj, bo
     for depth, part in enumerate(path[:-1]):
         prop = node.props.get(part)
         if prop is None and create:
-            child = Obj(node.name + camel(part))
+            child = Obj(node.name + camel(part), strict=node.strict)
             node.props[part] = Prop(child, required=False, default=None)
             node = child
             continue

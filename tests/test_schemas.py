@@ -357,6 +357,23 @@ def test_endpoint_operations_leave_the_shapes_alone() -> None:
     assert schemas.at(v1).json_schema() == schemas.at(head).json_schema()
 
 
+def test_strict_head_structs_give_strict_older_shapes() -> None:
+    """A head Struct with forbid_unknown_fields=True gives older shapes that refuse a
+    property their version does not have (the renamed one's new name, say)."""
+
+    class Strict(msgspec.Struct, tag_field="object", tag="strict", forbid_unknown_fields=True):
+        """A strict resource."""
+
+        description: str
+
+    timeline = Timeline([released("2021-01-04", strict=[rename("memo", "description")])])
+    derived = Schemas([Strict]).at(timeline.resolve("v1", today=TODAY))
+    msgspec.convert({"object": "strict", "memo": "a"}, derived["strict"])
+    with pytest.raises(msgspec.ValidationError, match="unknown field `description`"):
+        msgspec.convert({"object": "strict", "memo": "a", "description": "a"},
+                        derived["strict"])
+
+
 def test_json_schema_of_a_version_names_its_properties() -> None:
     """json_schema() is msgspec's JSON Schema of the version's Structs."""
     schemas, v1 = initial(released("2021-01-04", charge=[rename("memo", "description")]))
