@@ -60,11 +60,12 @@ change = Change(
         # responses: resources are found by their "object" property at any depth;
         # resources.py says which request bodies share these properties
         "charge": [
-            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+            convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True,
+                    old_type=str),
             convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents,
-                    lossless=True),
+                    lossless=True, old_type=str),
         ],
         "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents,
-                           lossless=True)],
+                           lossless=True, old_type=str)],
     },
 )

@@ -26,7 +26,8 @@ def _iso_to_seconds(text: str) -> int:
 change = Change(
     released="2019-04-15",
     resources={
-        resource: [convert("created", down=_seconds_to_iso, up=_iso_to_seconds, lossless=True)]
+        resource: [convert("created", down=_seconds_to_iso, up=_iso_to_seconds, lossless=True,
+                                    old_type=str)]
         for resource in ("charge", "customer", "refund", "payment_method", "event")
     },
 )

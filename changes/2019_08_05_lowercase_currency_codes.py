@@ -20,7 +20,8 @@ def _lower(code: str | None) -> str | None:
 change = Change(
     released="2019-08-05",
     resources={
-        resource: [convert("currency", down=_upper, up=_lower, lossless=True)]
+        resource: [convert("currency", down=_upper, up=_lower, lossless=True,
+                            old_type=str | None)]
         for resource in ("charge", "refund", "customer")
     },
 )

@@ -11,6 +11,8 @@ from typing import Any
 
 from datever import Change, custom
 
+_REFUND = "refund"  # in old_types, a string names a resource: older versions list refunds
+
 
 def _list_to_array(charge: dict[str, Any]) -> None:
     refunds = charge.get("refunds")
@@ -40,6 +42,7 @@ change = Change(
                 # it moves the nested refunds without reading them, so the
                 # order in which they are migrated does not matter here
                 touches=("refunds",),
+                old_types={"refunds": list[_REFUND]},
             )
         ],
     },

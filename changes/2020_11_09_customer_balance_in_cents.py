@@ -58,7 +58,8 @@ change = Change(
     resources={
         "customer": [
             rename("account_balance", "balance"),
-            convert("balance", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True),
+            convert("balance", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True,
+                    old_type=str),
         ],
     },
 )

@@ -21,6 +21,7 @@ def _to_status(flag: bool) -> str:
 change = Change(
     released="2021-08-02",
     resources={
-        "customer": [convert("tax_exempt", down=_to_flag, up=_to_status, lossless=False)],
+        "customer": [convert("tax_exempt", down=_to_flag, up=_to_status, lossless=False,
+                           old_type=bool)],
     },
 )

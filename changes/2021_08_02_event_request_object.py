@@ -24,6 +24,7 @@ def _request_object(request_id: str | None) -> dict[str, Any] | None:
 change = Change(
     released="2021-08-02",
     resources={
-        "event": [convert("request", down=_request_id, up=_request_object, lossless=False)],
+        "event": [convert("request", down=_request_id, up=_request_object, lossless=False,
+                          old_type=str | None)],
     },
 )

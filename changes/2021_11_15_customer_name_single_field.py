@@ -36,6 +36,7 @@ change = Change(
                 up=_join_name,
                 description="join 'first_name' and 'last_name' into 'name'",
                 touches=("first_name", "last_name", "name"),
+                old_types={"first_name": str | None, "last_name": str | None},
             )
         ],
     },

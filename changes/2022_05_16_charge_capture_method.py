@@ -24,7 +24,8 @@ change = Change(
         "charge": [add("capture_method", "automatic")],
         "charge.create": [
             rename("capture", "capture_method"),
-            convert("capture_method", down=_to_flag, up=_to_method, lossless=True),
+            convert("capture_method", down=_to_flag, up=_to_method, lossless=True,
+                    old_type=bool),
         ],
     },
 )

@@ -20,6 +20,7 @@ def _to_milliseconds(seconds: int) -> int:
 change = Change(
     stage="experimental",
     resources={
-        "event": [convert("created", down=_to_seconds, up=_to_milliseconds, lossless=False)],
+        "event": [convert("created", down=_to_seconds, up=_to_milliseconds, lossless=False,
+                           old_type=int)],
     },
 )

@@ -44,6 +44,7 @@ from datever.operations import (
 )
 from datever.pins import MemoryPinStore, PinError, SQLitePinStore
 from datever.resources import Resource
+from datever.schemas import Schemas
 from datever.versions import Version
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "ReleaseLifecycle",
     "Resource",
     "SQLitePinStore",
+    "Schemas",
     "Version",
     "VersionError",
     "add",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from datever.engine import Engine
 from datever.lifecycle import Lifecycle, ReleaseLifecycle
 from datever.pins import Pin, PinStore, SQLitePinStore
+from datever.schemas import Schemas, VersionSchema
 from datever.selection import VersionSelector
 from datever.versions import Timeline, Version
 from datever.web.groups import GroupedVersioning
@@ -86,7 +87,10 @@ class API(_Serving):
     the ``header`` or the ``query`` parameter (None turns one off).
     ``max_body`` caps the request bodies the middleware reads (413 past it).
     ``clock`` gives today's UTC date (tests and reproducible examples fix
-    it). The remaining keywords are those of :class:`Timeline`.
+    it). ``schemas`` declares the head shapes (:class:`~datever.Schemas`;
+    by default those of the changes directory's ``schemas.py``, if any): every
+    change is checked against them and :meth:`schema` gives each version's.
+    The remaining keywords are those of :class:`Timeline`.
     """
 
     def __init__(self, changes: str | os.PathLike[str] | Timeline = "changes", *,
@@ -104,7 +108,7 @@ class API(_Serving):
                  versions: Sequence[str] | None = None,
                  aliases: Mapping[str, str] | None = None,
                  preview_access: Callable[[str | None, Version], bool] | None = None,
-                 discriminator: str = "object") -> None:
+                 discriminator: str = "object", schemas: Schemas | None = None) -> None:
         if isinstance(changes, Timeline):
             self.engine = Engine(changes, discriminator=discriminator)
         else:
@@ -112,6 +116,8 @@ class API(_Serving):
                 Path(changes), name=name, initial=initial, versions=versions, aliases=aliases,
                 preview_access=preview_access, discriminator=discriminator)
         timeline = self.engine.timeline
+        #: the head shapes, from which every version's are derived (None: none declared)
+        self.schemas = _schemas(schemas, changes, timeline, discriminator)
         if pins is None or isinstance(pins, str | os.PathLike):
             store: PinStore | None = (SQLitePinStore(pins, order=timeline.version_order)
                                       if pins is not None else None)
@@ -143,6 +149,14 @@ class API(_Serving):
     def resolve(self, version: str, *, today: dt.date | None = None) -> Version:
         """Resolve a version string (``2021-06-07``, ``X``, ``v1``)."""
         return self.engine.resolve(version, today=today)
+
+    def schema(self, version: Version | str, *, today: dt.date | None = None) -> VersionSchema:
+        """The shapes of every resource at ``version``: msgspec Struct types and JSON Schema."""
+        if self.schemas is None:
+            raise ValueError("no head shapes declared: give API(..., schemas=Schemas(...)) or "
+                             "write them in the changes directory's schemas.py")
+        found = version if isinstance(version, Version) else self.resolve(version, today=today)
+        return self.schemas.at(found)
 
     def render_event(self, payload: Mapping[str, Any] | Sequence[Any] | bytes,
                      version: Version | str) -> Rendered:
@@ -237,6 +251,25 @@ def _check_routes(routes: Routes, timeline: Timeline) -> None:
         hint = f" (did you mean {closest!r}?)" if closest and closest != resource else ""
         raise ValueError(f"route {method} {template}: {resource!r} {what}; a route names a "
                          f"request body declared in {declared.file or 'the resources'}{hint}")
+
+
+def _schemas(schemas: Schemas | None, changes: str | os.PathLike[str] | Timeline,
+             timeline: Timeline, discriminator: str) -> Schemas | None:
+    """The given head shapes, checked against the timeline, or the directory's own
+    (``load_changes`` checked those already)."""
+    if schemas is None:
+        if isinstance(changes, Timeline):
+            return None
+        from datever.changes import load_schemas
+
+        return load_schemas(Path(changes))
+    if not isinstance(schemas, Schemas):
+        raise TypeError(f"schemas is a datever.Schemas, got {schemas!r}")
+    if schemas.discriminator != discriminator:
+        raise ValueError(f"the schemas find resources by {schemas.discriminator!r}, the API by "
+                         f"{discriminator!r}: give both the same discriminator")
+    schemas.check(timeline.changes)
+    return schemas
 
 
 def _lifecycle(lifecycle: Lifecycle | Mapping[str, ReleaseLifecycle] | None,

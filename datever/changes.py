@@ -19,10 +19,11 @@ from typing import Literal
 from datever.errors import ChangeError
 from datever.operations import Operation, Step
 from datever.resources import UNDECLARED, Resource, Resources, shared_operations
+from datever.schemas import Schemas
 from datever.versions import file_release, is_date_shaped, named_key, parse_date
 
 __all__ = ["Change", "change_files", "check_collisions", "check_history", "load_changes",
-           "load_resources"]
+           "load_declarations", "load_resources", "load_schemas"]
 
 Stage = Literal["released", "beta", "experimental"]
 Direction = Literal["up", "down"]
@@ -240,13 +241,17 @@ def _check_resources(resources: object) -> dict[str, tuple[Operation, ...]]:
 
 #: The file of a changes directory that declares its resources (not a change module).
 RESOURCES_FILE = "resources.py"
+#: The file of a changes directory that declares the head shapes (:class:`~datever.Schemas`).
+SCHEMAS_FILE = "schemas.py"
 
 
 def change_files(directory: str | Path) -> list[Path]:
     """The change modules of ``directory``, sorted: ``*.py`` files except those starting
-    with ``_`` and the resource declarations (:data:`RESOURCES_FILE`)."""
+    with ``_``, the resource declarations (:data:`RESOURCES_FILE`) and the head shapes
+    (:data:`SCHEMAS_FILE`)."""
     return [path for path in sorted(Path(directory).glob("*.py"))
-            if not path.name.startswith("_") and path.name != RESOURCES_FILE]
+            if not path.name.startswith("_") and path.name not in (RESOURCES_FILE,
+                                                                   SCHEMAS_FILE)]
 
 
 def _package(root: Path, prefix: str = "datever_changes_") -> str:
@@ -259,7 +264,10 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
     Files whose names start with ``_`` are skipped; ``resources.py``, when
     present, declares the resources (:func:`load_resources`) and every change
     is checked against it and bound to it, so that a Timeline of these
-    changes knows their declarations. Every error names the file and says
+    changes knows their declarations. ``schemas.py``, when present, declares
+    the head shapes (:func:`load_schemas`): an operation naming a resource or
+    property they do not have at that point of history is an error. Every error
+    names the file and says
     what to fix; collisions name both files. A failed load leaves none of
     its modules in ``sys.modules``.
     """
@@ -269,12 +277,14 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
     package = _package(root)
     imported: list[str] = []
     try:
-        resources = _load_resources(root, package, imported)
+        resources, schemas = _declarations(root, package, imported)
         changes = [_load_module(path, package, imported) for path in change_files(root)]
         check_history(changes)
         for change in changes:
             change.bind(resources)
         check_collisions(changes)
+        if schemas is not None:
+            schemas.check(changes)
     except BaseException:
         for name in imported:
             sys.modules.pop(name, None)
@@ -284,15 +294,58 @@ def load_changes(directory: str | Path = "changes") -> list[Change]:
 
 def load_resources(directory: str | Path = "changes") -> Resources:
     """The resources declared in ``directory``'s ``resources.py``: every module-level
-    :class:`~datever.Resource` (or list of them). Empty when there is no such file."""
+    :class:`~datever.Resource` (or list of them). Without that file, those its
+    ``schemas.py`` implies (:meth:`~datever.Schemas.resources`); empty without either."""
+    return load_declarations(directory)[0]
+
+
+def load_declarations(directory: str | Path = "changes") -> tuple[Resources, Schemas | None]:
+    """The resource declarations (:func:`load_resources`) and the head shapes
+    (:func:`load_schemas`) of ``directory``, each module imported once."""
     root = Path(directory)
     imported: list[str] = []
     try:
-        return _load_resources(root, _package(root), imported)
+        return _declarations(root, _package(root), imported)
     except BaseException:
         for name in imported:
             sys.modules.pop(name, None)
         raise
+
+
+def load_schemas(directory: str | Path = "changes") -> Schemas | None:
+    """The head shapes declared in ``directory``'s ``schemas.py``: its one module-level
+    :class:`~datever.Schemas`. None when there is no such file."""
+    root = Path(directory)
+    imported: list[str] = []
+    try:
+        return _load_schemas(root, _package(root), imported)
+    except BaseException:
+        for name in imported:
+            sys.modules.pop(name, None)
+        raise
+
+
+def _declarations(root: Path, package: str,
+                  imported: list[str]) -> tuple[Resources, Schemas | None]:
+    """The resource declarations and the head shapes of a changes directory; without a
+    ``resources.py``, the declarations the shapes imply."""
+    resources = _load_resources(root, package, imported)
+    schemas = _load_schemas(root, package, imported)
+    if not resources and schemas is not None:
+        resources = schemas.resources(file=str(root / SCHEMAS_FILE))
+    return resources, schemas
+
+
+def _load_schemas(root: Path, package: str, imported: list[str]) -> Schemas | None:
+    path = root / SCHEMAS_FILE
+    if not path.is_file():
+        return None
+    module = _import(path, package, imported)
+    found = {id(value): value for value in vars(module).values() if isinstance(value, Schemas)}
+    if len(found) != 1:
+        raise ChangeError(f"declares the head shapes in exactly one Schemas(...), found "
+                          f"{len(found)}", file=str(path))
+    return next(iter(found.values()))
 
 
 def _load_resources(root: Path, package: str, imported: list[str]) -> Resources:

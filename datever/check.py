@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from datever import scaffold
-from datever.changes import Change, check_collisions, load_each, load_resources
+from datever.changes import Change, check_collisions, load_declarations, load_each
 from datever.classify import change_is_retroactive
 from datever.errors import ChangeError
 from datever.lifecycle import Lifecycle, check_policies
@@ -31,10 +31,11 @@ Level = Literal["error", "warning", "info"]
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem. ``kind`` names the check: load, unreachable, scaffold, resources,
-    order, collision and policy give errors; beta_since, resource, property and samples
-    give warnings; lock gives errors (uncovered breaking differences from the schema
-    lock) and info (the other differences). ``file``, ``change`` and ``resource`` say
-    where it is, when known."""
+    schema (a name the head shapes do not have at that point), order, collision and
+    policy give errors; beta_since, resource, property and samples give warnings; lock
+    gives errors (uncovered breaking differences from the schema lock) and info (the
+    other differences). ``file``, ``change`` and ``resource`` say where it is, when
+    known."""
 
     level: Level
     kind: str
@@ -78,9 +79,11 @@ def collect_problems(directory: str | Path, *, lifecycle: Lifecycle | None = Non
 
 def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> list[Change]:
     """The changes bound to the directory's resource declarations; a change naming an
-    undeclared resource, or declarations that do not load, are problems."""
+    undeclared resource, or declarations that do not load, are problems. With
+    ``<directory>/schemas.py``, so is every operation naming a resource or property the
+    head shapes do not have at that point of history (the loader stops at the first)."""
     try:
-        resources = load_resources(root)
+        resources, schemas = load_declarations(root)
     except ChangeError as exc:
         problems.append(Problem("error", "load", exc.detail, exc.file))
         return changes
@@ -93,6 +96,10 @@ def _declared(root: Path, changes: list[Change], problems: list[Problem]) -> lis
                                     change=change.id))
         else:
             bound.append(change)
+    if schemas is not None:
+        problems += [Problem("error", "schema", problem.message, problem.change.file,
+                             problem.change.id, problem.resource)
+                     for problem in schemas.problems(bound)]
     return bound
 
 

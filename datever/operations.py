@@ -36,6 +36,7 @@ ValueFn = Callable[[Any], Any]
 Path = tuple[str, ...]
 
 _SCALARS = (str, int, float, bool, type(None))
+_UNDECLARED: Any = object()  # convert(old_type=...) left out (None is the JSON null type)
 
 
 def _check_name(name: object, what: str) -> str:
@@ -309,6 +310,9 @@ class Operation:
     up: tuple[Step, ...]
     lossless: bool
     touches: frozenset[str] = field(default_factory=frozenset)
+    #: the old types of the properties it rewrites, where declared (``convert(old_type=)``,
+    #: ``custom(old_types=)``): what the derived schemas of older versions say
+    old_types: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.description
@@ -426,12 +430,14 @@ def map_values(prop: str, mapping: Mapping[Any, Any]) -> Operation:
 
 
 def convert(prop: str, *, down: ValueFn, up: ValueFn, lossless: bool = False,
-            description: str | None = None) -> Operation:
+            description: str | None = None, old_type: Any = _UNDECLARED) -> Operation:
     """The value of ``prop`` changed type: ``down(new_value)`` and ``up(old_value)`` convert it.
 
     The functions see every present value, ``None`` included. Lossy unless
     declared ``lossless=True``: do so only when ``up(down(v)) == v`` for every
-    value the new shape allows.
+    value the new shape allows. ``old_type`` is the type older versions have
+    (``str``, ``str | None``), for the schemas derived from declared shapes;
+    left out, it is unknown (``Any``) from this change back.
     """
     _check_name(prop, "convert: property")
     _check_callable(down, "convert: down")
@@ -440,6 +446,7 @@ def convert(prop: str, *, down: ValueFn, up: ValueFn, lossless: bool = False,
     return Operation(
         "convert", text, down=(Convert(prop, down),), up=(Convert(prop, up),),
         lossless=lossless, touches=frozenset((prop,)),
+        old_types=None if old_type is _UNDECLARED else {prop: old_type},
     )
 
 
@@ -461,12 +468,18 @@ def collapse(prop: str, *, expand: ValueFn | None = None) -> Operation:
 
 def custom(*, down: Transform | None = None, up: Transform | None = None,
            description: str = "custom transform", lossless: bool = False,
-           reaches_nested: bool = False, touches: tuple[str, ...] = ()) -> Operation:
+           reaches_nested: bool = False, touches: tuple[str, ...] = (),
+           old_types: Mapping[str, Any] | None = None) -> Operation:
     """Anything else: ``down(obj)`` and ``up(obj)`` edit the object (return it, or None).
 
     ``touches`` names the properties it rewrites (for collision checks);
     ``reaches_nested`` says it reads or writes a nested resource or the
     discriminator, which makes the compiler keep it in strict order.
+    ``old_types`` declares its effect on the shape, for the schemas derived
+    from declared shapes: the type each property has in older versions
+    (``{"refunds": list["refund"]}``, a string naming a resource); the
+    touched properties it leaves out are absent there. Left out, the
+    resource's shape is unknown from this change back.
     """
     if down is None and up is None:
         raise ChangeError("custom: give at least one of down= and up=")
@@ -475,11 +488,21 @@ def custom(*, down: Transform | None = None, up: Transform | None = None,
             _check_callable(fn, f"custom: {name}")
     for prop in touches:
         _check_name(prop, "custom: touches")
+    if old_types is not None:
+        if not isinstance(old_types, Mapping):
+            raise ChangeError(f"custom: old_types is a dict of property to type, "
+                              f"got {old_types!r}")
+        for prop in old_types:
+            _check_name(prop, "custom: old_types")
+            if prop not in touches:
+                raise ChangeError(f"custom: old_types names {prop!r}, which touches= does not "
+                                  "list; list every property the transform rewrites there")
+        old_types = dict(old_types)
     return Operation(
         "custom", description,
         down=(Call(down, reaches_nested),) if down is not None else (),
         up=(Call(up, reaches_nested),) if up is not None else (),
-        lossless=lossless, touches=frozenset(touches),
+        lossless=lossless, touches=frozenset(touches), old_types=old_types,
     )
 
 

@@ -102,7 +102,7 @@ def test_py_typed_is_shipped() -> None:
 #: test author's tools. Adding or removing a name here is a decision, not an accident.
 SURFACE = {
     "service": {"API", "APIGroups", "ReleaseLifecycle", "MemoryPinStore", "SQLitePinStore",
-                "Version", "current_version", "includes"},
+                "Schemas", "Version", "current_version", "includes"},
     "change author": {"Change", "Operation", "Resource", "add", "collapse", "convert", "custom",
                       "map_values", "move", "remove", "rename", "add_endpoint", "add_header",
                       "add_param", "change_error_format", "change_limit", "change_sort_order",
