@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 import msgspec
 
 from datever import changelog, scaffold
-from datever.changes import Change
+from datever.changes import SCHEMAS_FILE, Change, load_schemas
 from datever.check import Problem, collect_problems, history_problems, lock_problems
 from datever.cli_parser import parse
 from datever.engine import Engine
@@ -389,9 +389,17 @@ def _lock_path(ctx: _Context) -> Path:
     return Path(ctx.args.lock) if ctx.args.lock else ctx.changes_dir / LOCK_FILE
 
 
-def _head(spec: str, named_by: str = "--schemas", timeline: Timeline | None = None) -> Lock:
-    """The lock of the head schemas ``spec`` names; a bad object is a usage error."""
+def _head(spec: str | None, named_by: str = "--schemas", timeline: Timeline | None = None,
+          directory: Path | None = None) -> Lock:
+    """The lock of the head schemas ``spec`` names, or (None) of the ``schemas.py`` of the
+    changes ``directory``; a bad object is a usage error."""
     try:
+        if spec is None:
+            found: object = load_schemas(directory) if directory is not None else None
+            if found is None:
+                raise _UsageError(f"no head schemas: give --schemas MODULE:ATTR or declare "
+                                  f"them in {directory}/{SCHEMAS_FILE}")
+            return head_lock(*head_schemas(found, str(directory)), timeline=timeline)
         found = _import_object(spec, named_by, (object,))
         return head_lock(*head_schemas(found, f"{named_by} {spec}"), timeline=timeline,
                          schemas=spec)
@@ -411,10 +419,11 @@ def _lock_problems(ctx: _Context) -> list[Problem]:
     except LockError as exc:
         return [Problem("error", "lock", exc.detail, exc.file)]
     spec = spec or lock.schemas
-    if spec is None:
-        return [Problem("error", "lock", "the lock names no head schemas: give --schemas "
-                        "MODULE:ATTR", str(path))]
-    head = _head(spec, "--schemas" if ctx.args.schemas else f"{path} names schemas")
+    if spec is None and not (ctx.changes_dir / SCHEMAS_FILE).is_file():
+        return [Problem("error", "lock", f"the lock names no head schemas: give --schemas "
+                        f"MODULE:ATTR or declare them in {SCHEMAS_FILE}", str(path))]
+    head = _head(spec, "--schemas" if ctx.args.schemas else f"{path} names schemas",
+                 directory=ctx.changes_dir)
     changes = (ctx.engine().timeline.changes if ctx.args.timeline
                else loadable_changes(ctx.changes_dir))
     return lock_problems(str(path), lock, head, changes)
@@ -422,12 +431,13 @@ def _lock_problems(ctx: _Context) -> list[Problem]:
 
 def _cmd_schema(ctx: _Context) -> int:
     spec, path = ctx.args.schemas, _lock_path(ctx)
-    if spec is None:
-        raise _UsageError("schema lock needs --schemas MODULE:ATTR: the head's msgspec "
-                          "Structs (see --help)")
+    if spec is None and not (ctx.changes_dir / SCHEMAS_FILE).is_file():
+        raise _UsageError(f"schema lock needs the head's msgspec Structs: --schemas "
+                          f"MODULE:ATTR, or a {SCHEMAS_FILE} in the changes directory "
+                          "(see --help)")
     timeline = (ctx.engine().timeline if ctx.args.timeline or ctx.changes_dir.is_dir()
                 else None)
-    lock = _head(spec, timeline=timeline)
+    lock = _head(spec, timeline=timeline, directory=ctx.changes_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_lock(path, lock)
     sides = {name: side for name, (side, _) in sorted(lock.resources.items())}

@@ -91,6 +91,7 @@ output: the migrated JSON, one document per line (it is JSON already: no --json)
 the summary and errors go to stderr.
 """),
     "schema": ("lock the head schemas, for check's breaking-change guard", """examples:
+  datever schema lock                                         locks changes/schemas.py's head
   datever schema lock --schemas myapi.schemas:SCHEMAS         writes changes/schema.lock.json
   datever schema lock --json --schemas myapi.schemas:SCHEMAS --lock api.lock.json
 

@@ -71,13 +71,17 @@ class Schemas:
                  shares: Mapping[str, str] | None = None,
                  discriminator: str = "object") -> None:
         self.discriminator = discriminator
+        #: the response resources' Structs as given, and the request bodies by name (what
+        #: ``datever schema lock`` locks)
+        self.responses: tuple[StructType, ...] = tuple(resources)
+        self.requests: dict[str, StructType] = dict(requests or {})
         #: the head Struct of every resource name, nested tagged ones and request bodies included
         self.head: dict[str, StructType] = {}
         self._shapes: dict[str, Obj | None] = {}
         self._requests: frozenset[str] = frozenset(requests or {})
         self._cache: dict[tuple[str, ...], VersionSchema] = {}
         pending: list[StructType] = []
-        for struct in resources:
+        for struct in self.responses:
             name = self._tag(struct)
             if name is None:
                 raise ChangeError(f"Schemas: {_name(struct)} is a response resource, so it is "

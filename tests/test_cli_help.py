@@ -80,16 +80,9 @@ def project(tmp_path: Path) -> Path:
                 ROUTES.add("POST", f"/{resource}s", f"{resource}.create")
         ''',
         "schemas.py": '''
-            import msgspec
+            from datever.changes import load_schemas
 
-            class Charge(msgspec.Struct, tag_field="object", tag="charge"):
-                id: str
-                amount: int
-
-            class ChargeCreate(msgspec.Struct):
-                amount: int
-
-            SCHEMAS = {"responses": [Charge], "requests": {"charge.create": ChargeCreate}}
+            SCHEMAS = load_schemas("changes")  # the reference API's head Structs
         ''',
     })
     samples = load_samples()

@@ -549,11 +549,12 @@ def test_check_without_a_lock_warns_when_given_schemas(tmp_path: Path) -> None:
 
 
 def test_schema_lock_without_schemas_is_a_usage_error(tmp_path: Path) -> None:
-    """schema lock needs --schemas: exit 2 with the command's usage."""
+    """schema lock needs --schemas or a schemas.py: exit 2 with the command's usage."""
     result = on(write(tmp_path / "changes", _CHANGES), "schema", "lock", cwd=tmp_path)
     assert result.returncode == 2
     assert "usage: datever schema" in result.stderr
-    assert "schema lock needs --schemas MODULE:ATTR" in result.stderr
+    assert ("schema lock needs the head's msgspec Structs: --schemas MODULE:ATTR, or a "
+            "schemas.py in the changes directory") in result.stderr
 
 
 def test_schema_lock_refuses_what_is_not_schemas(service: Path) -> None:
@@ -912,3 +913,35 @@ def test_schema_lock_says_what_it_wrote(project: tuple[Path, str],
         "  charge.create  (request)",
         "commit it: `datever check` compares the head with it",
     ])
+
+
+_DIRECTORY_SCHEMAS = {"schemas.py": '''
+    import msgspec
+
+    from datever import Schemas
+
+    class Charge(msgspec.Struct, tag_field="object", tag="charge"):
+        id: str
+        {name}: str
+        amount: int = 0
+
+    class ChargeCreate(msgspec.Struct):
+        amount: int
+
+    schemas = Schemas([Charge], requests={{"charge.create": ChargeCreate}},
+                      shares={{"charge.create": "charge"}})
+'''}
+
+
+def test_the_changes_directorys_schemas_are_locked_and_checked(tmp_path: Path) -> None:
+    """Without --schemas, schema lock and check read the directory's schemas.py."""
+    changes = write(tmp_path / "changes", {
+        **_CHANGES, **{k: v.format(name="descripton") for k, v in _DIRECTORY_SCHEMAS.items()}})
+    locked = on(changes, "schema", "lock", cwd=tmp_path)
+    assert locked.returncode == 0, locked.stderr
+    assert read_lock(changes / LOCK_FILE).schemas is None
+    assert on(changes, "check", cwd=tmp_path).returncode == 0
+    write(changes, {k: v.format(name="description") for k, v in _DIRECTORY_SCHEMAS.items()})
+    result = on(changes, "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert '`"charge": [rename("descripton", "description")]`' in result.stdout
