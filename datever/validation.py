@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from datever.errors import MigrationError
-from datever.pipeline import too_deep
+from datever.pipeline import MAX_DEPTH, deeper_than, too_deep
 
 if TYPE_CHECKING:
     from datever.schemas import Schemas
@@ -71,7 +71,7 @@ class ShapeChecks:
             else:
                 msgspec.convert(body, decoder.type)
         except msgspec.ValidationError as exc:
-            raise invalid(exc, version, resource, "up") from exc
+            raise _misfit(exc, body, version, resource, "up") from exc
         except msgspec.DecodeError as exc:
             raise MigrationError(f"invalid JSON: {exc}", resource=resource, direction="up",
                                  version=version.name, reason="invalid_json") from exc
@@ -109,7 +109,7 @@ class ShapeChecks:
         try:
             msgspec.convert(payload, shape)
         except msgspec.ValidationError as exc:
-            raise invalid(exc, version, resource, "down") from exc
+            raise _misfit(exc, payload, version, resource, "down") from exc
         except RecursionError:
             raise _at(too_deep(resource), version, "down") from None
 
@@ -126,6 +126,20 @@ class ShapeChecks:
 
     def __repr__(self) -> str:
         return f"<ShapeChecks {self.schemas!r}>"
+
+
+def _misfit(error: msgspec.ValidationError, payload: Any, version: Version, resource: str,
+            direction: str) -> MigrationError:
+    """A payload nested past MAX_DEPTH is ``too_deep`` whatever else is wrong with it, as
+    the engine says; any other misfit is ``invalid``. Only a refused payload pays this."""
+    try:
+        decoded = _DECODER.decode(payload) if isinstance(payload, _BYTES) else payload
+        deep = deeper_than(decoded, MAX_DEPTH)
+    except RecursionError:
+        deep = True
+    if deep:
+        return _at(too_deep(resource), version, direction)
+    return invalid(error, version, resource, direction)
 
 
 def invalid(error: msgspec.ValidationError, version: Version, resource: str,
