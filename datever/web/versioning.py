@@ -391,8 +391,8 @@ class Versioning:
             except MigrationError as exc:
                 return self._rejected(proceed, resource, exc)
         pipeline = self.engine.pipeline(proceed.version, "up")
-        if (not any(resource in table for table in pipeline.passes)
-                and not pipeline.might_touch(body)):
+        if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
+                                 and not pipeline.might_touch(body)):
             return body
         try:
             return self.engine.up_json(body, proceed.version, resource=resource)
