@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import flask
 import httpx
 import msgspec
 import pytest
@@ -25,7 +26,7 @@ from datever import API, MigrationError, Schemas, reference_down, reference_up
 from datever.changes import load_changes, load_resources, load_schemas
 from datever.versions import Timeline
 from tests.reference import CHANGES, load_samples
-from tests.servers import serving
+from tests.servers import serving, serving_wsgi
 
 TODAY = dt.date(2026, 11, 22)
 SAMPLES = load_samples()
@@ -151,6 +152,23 @@ def test_a_route_without_a_resource_is_not_validated(client: httpx.Client) -> No
     """Only bodies of routed resources are checked: any JSON reaches other endpoints."""
     response = client.post("/v1/anything", json={"amount": 1234})
     assert response.json()["received"] == {"amount": 1234}
+
+
+def test_the_wsgi_middleware_validates_too(api: API) -> None:
+    """The same check in front of a Flask app: a 400 naming the v1 property, and a valid
+    v1 body reaching the app migrated."""
+    app = flask.Flask("validation")
+
+    @app.post("/charges")
+    def create() -> Any:
+        return {"received": flask.request.get_json()}
+
+    app.wsgi_app = api.wsgi(app.wsgi_app)
+    with serving_wsgi(app) as url, httpx.Client(base_url=url) as http:
+        refused = http.post("/v1/charges", json={**V1_CHARGE, "amount": 1234})
+        served = http.post("/v1/charges", json=V1_CHARGE)
+    assert error_of(refused)["path"] == "$.amount"
+    assert served.json()["received"]["amount"] == 1234
 
 
 def test_without_schemas_bodies_are_not_validated() -> None:
