@@ -114,8 +114,10 @@ class Proceed:
     ``prefix`` is the removed path prefix (``/v2021-06-07``, or ``""``);
     ``resource`` is the route's request resource (None: no route, bodies
     are not migrated up); ``migrate_request`` is True when a JSON body for
-    ``resource`` must be migrated up, ``migrate_response`` when JSON
-    responses must be migrated down. ``raw_headers`` are ``headers`` as
+    ``resource`` must be read, to be checked against its shape or migrated
+    up (:meth:`Versioning.up_request` does both), ``migrate_response`` when
+    JSON responses must be migrated down or checked
+    (:meth:`Versioning.down_response`). ``raw_headers`` are ``headers`` as
     lower-case latin-1 bytes. Treat it as read-only.
 
     When HTTP-level changes are pending for the version: ``moved`` is True
