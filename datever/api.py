@@ -21,6 +21,7 @@ from datever.lifecycle import Lifecycle, ReleaseLifecycle
 from datever.pins import Pin, PinStore, SQLitePinStore
 from datever.schemas import Schemas, VersionSchema
 from datever.selection import VersionSelector
+from datever.validation import ShapeChecks
 from datever.versions import Timeline, Version
 from datever.web.groups import GroupedVersioning
 from datever.web.routing import Routes
@@ -89,7 +90,12 @@ class API(_Serving):
     ``clock`` gives today's UTC date (tests and reproducible examples fix
     it). ``schemas`` declares the head shapes (:class:`~datever.Schemas`;
     by default those of the changes directory's ``schemas.py``, if any): every
-    change is checked against them and :meth:`schema` gives each version's.
+    change is checked against them, :meth:`schema` gives each version's, and
+    every JSON request body for a route's resource is validated against its
+    shape at the client's version (a 400 names the property as that client
+    knows it). ``check_responses=True`` also checks every JSON response
+    against its version's shapes, answering a misfit with a logged 500 (off
+    by default; :meth:`check_response` does the same check in tests).
     The remaining keywords are those of :class:`Timeline`.
     """
 
@@ -108,7 +114,8 @@ class API(_Serving):
                  versions: Sequence[str] | None = None,
                  aliases: Mapping[str, str] | None = None,
                  preview_access: Callable[[str | None, Version], bool] | None = None,
-                 discriminator: str = "object", schemas: Schemas | None = None) -> None:
+                 discriminator: str = "object", schemas: Schemas | None = None,
+                 check_responses: bool = False) -> None:
         if isinstance(changes, Timeline):
             self.engine = Engine(changes, discriminator=discriminator)
         else:
@@ -137,7 +144,8 @@ class API(_Serving):
         #: the per-request logic the middlewares share
         self.versioning: Versioning = Versioning(
             self.engine, self.selector, lifecycle=self.lifecycle, routes=self.routes,
-            clock=clock, max_body=max_body, warning_header=warning_header)
+            clock=clock, max_body=max_body, warning_header=warning_header,
+            schemas=self.schemas, check_responses=check_responses)
 
     @property
     def timeline(self) -> Timeline:
@@ -153,10 +161,36 @@ class API(_Serving):
     def schema(self, version: Version | str, *, today: dt.date | None = None) -> VersionSchema:
         """The shapes of every resource at ``version``: msgspec Struct types and JSON Schema."""
         if self.schemas is None:
-            raise ValueError("no head shapes declared: give API(..., schemas=Schemas(...)) or "
-                             "write them in the changes directory's schemas.py")
-        found = version if isinstance(version, Version) else self.resolve(version, today=today)
-        return self.schemas.at(found)
+            raise _no_schemas()
+        return self.schemas.at(self._at(version, today))
+
+    def validate_request(self, body: Any, version: Version | str, *, resource: str,
+                         today: dt.date | None = None) -> None:
+        """Check a ``resource`` request body (JSON bytes or data) written at ``version``
+        against that version's shape, as the middleware does before migrating it up.
+
+        Raises :class:`~datever.MigrationError` (reason ``"invalid"``, the path
+        and message in that version's property names) when it does not fit.
+        """
+        self._checks().request(body, self._at(version, today), resource)
+
+    def check_response(self, payload: Any, version: Version | str, *,
+                       resource: str | None = None, today: dt.date | None = None) -> None:
+        """Check a response (JSON bytes or data) rendered at ``version`` against that
+        version's shapes; raises :class:`~datever.MigrationError` when it does not fit.
+
+        The root is checked when it names a resource by the discriminator, or
+        when ``resource`` names its shape; anything else passes unchecked.
+        """
+        self._checks().response(payload, self._at(version, today), resource=resource)
+
+    def _checks(self) -> ShapeChecks:
+        if self.versioning.checks is None:
+            raise _no_schemas()
+        return self.versioning.checks
+
+    def _at(self, version: Version | str, today: dt.date | None) -> Version:
+        return version if isinstance(version, Version) else self.resolve(version, today=today)
 
     def render_event(self, payload: Mapping[str, Any] | Sequence[Any] | bytes,
                      version: Version | str) -> Rendered:
@@ -218,6 +252,11 @@ class APIGroups(_Serving, Mapping[str, API]):
 
     def __repr__(self) -> str:
         return f"<APIGroups {', '.join(self._groups)}>"
+
+
+def _no_schemas() -> ValueError:
+    return ValueError("no head shapes declared: give API(..., schemas=Schemas(...)) or "
+                      "write them in the changes directory's schemas.py")
 
 
 def _routes(routes: RoutesLike | None) -> Routes:

@@ -76,6 +76,7 @@ MIGRATION_REASONS = frozenset({
     "not_json",       # a Python value that is not JSON data (a set key, an object(), ...)
     "not_encodable",  # a migrated payload that cannot be encoded as JSON
     "transform",      # a change's transform raised
+    "invalid",        # a payload that does not fit its version's declared shape (Schemas)
 })
 
 

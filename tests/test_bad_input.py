@@ -208,9 +208,9 @@ def explode(obj: dict[str, Any]) -> None:
 
 
 def test_reasons_are_a_closed_documented_set() -> None:
-    """The reason codes are exactly these six, and no other is accepted."""
-    assert sorted(MIGRATION_REASONS) == ["invalid_json", "not_an_object", "not_encodable",
-                                         "not_json", "too_deep", "transform"]
+    """The reason codes are exactly these seven, and no other is accepted."""
+    assert sorted(MIGRATION_REASONS) == ["invalid", "invalid_json", "not_an_object",
+                                         "not_encodable", "not_json", "too_deep", "transform"]
     with pytest.raises(ValueError, match="unknown MigrationError reason"):
         MigrationError("x", reason="other")
 

@@ -224,11 +224,12 @@ def test_malformed_json_at_head_is_a_400(client: httpx.Client) -> None:
 
 
 def test_invalid_create_body_names_the_parameter(client: httpx.Client) -> None:
-    """A well-formed body with a bad value gets a 400 naming the parameter."""
+    """A well-formed body with a bad value gets a 400 naming the property (datever checks it
+    against the head shapes before the service sees it)."""
     response = client.post("/charges", json={"amount": "12.34", "currency": "usd"},
                            headers={"X-API-Version": HEAD})
     assert response.status_code == 400
-    assert response.json()["error"]["param"] == "amount"
+    assert response.json()["error"]["path"] == "$.amount"
 
 
 def test_unknown_customer_is_refused(client: httpx.Client) -> None:

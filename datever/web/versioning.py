@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -27,8 +27,12 @@ from datever.errors import AccessError, MigrationError, VersionError
 from datever.lifecycle import Lifecycle, Signals
 from datever.pipeline import MAX_DEPTH
 from datever.selection import Source, VersionSelector
+from datever.validation import ShapeChecks
 from datever.versions import Version
 from datever.web.routing import EndpointRule, EndpointRules, Removed, ResponseUndo, Routes
+
+if TYPE_CHECKING:
+    from datever.schemas import Schemas
 
 __all__ = ["EndpointRules", "Proceed", "Removed", "Reply", "ResponseUndo", "Routes",
            "Versioning", "is_json"]
@@ -110,8 +114,10 @@ class Proceed:
     ``prefix`` is the removed path prefix (``/v2021-06-07``, or ``""``);
     ``resource`` is the route's request resource (None: no route, bodies
     are not migrated up); ``migrate_request`` is True when a JSON body for
-    ``resource`` must be migrated up, ``migrate_response`` when JSON
-    responses must be migrated down. ``raw_headers`` are ``headers`` as
+    ``resource`` must be read, to be checked against its shape or migrated
+    up (:meth:`Versioning.up_request` does both), ``migrate_response`` when
+    JSON responses must be migrated down or checked
+    (:meth:`Versioning.down_response`). ``raw_headers`` are ``headers`` as
     lower-case latin-1 bytes. Treat it as read-only.
 
     When HTTP-level changes are pending for the version: ``moved`` is True
@@ -163,14 +169,21 @@ class Versioning:
     reproducible examples pass a fixed one. ``max_body`` caps, in bytes, the
     request bodies the middlewares read (to migrate them up, or for a removed
     endpoint's handler): a bigger one is answered 413 unread.
-    Responses whose version could come from the version header carry
+    With ``schemas`` (the head shapes), a JSON request body for a route's
+    resource is checked against that resource's shape at the client's
+    version before it goes up, at every version (400 naming the property as
+    the client knows it); ``check_responses=True`` also checks every JSON
+    response against its version's shapes after it is migrated down, and
+    answers a misfit with a logged 500 (off by default: it decodes every
+    response). Responses whose version could come from the version header carry
     ``Vary`` naming it, so that caches keep one copy per version.
     """
 
     def __init__(self, engine: Engine, selector: VersionSelector | None = None, *,
                  lifecycle: Lifecycle | None = None, routes: Routes | None = None,
                  clock: Callable[[], dt.date] | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, warning_header: str | None = None) -> None:
+                 max_body: int = DEFAULT_MAX_BODY, warning_header: str | None = None,
+                 schemas: Schemas | None = None, check_responses: bool = False) -> None:
         selector = selector if selector is not None else VersionSelector(engine.timeline)
         if selector.timeline is not engine.timeline:
             raise ValueError("the selector and the engine must share one timeline: build the "
@@ -185,6 +198,12 @@ class Versioning:
         if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
             raise ValueError(f"max_body is a size in bytes (an int >= 0), not {max_body!r}")
         self.max_body = max_body
+        if check_responses and schemas is None:
+            raise ValueError("check_responses=True checks responses against the shapes: "
+                             "give schemas= too")
+        #: checks bodies against each version's shapes (None: no shapes declared)
+        self.checks = ShapeChecks(schemas) if schemas is not None else None
+        self.check_responses = check_responses
         named = (self.version_header if selector.header
                  and self.version_header.lower() == selector.header else selector.header)
         self._vary: Headers = (("Vary", named),) if named else ()
@@ -285,8 +304,10 @@ class Versioning:
         removed = None
         if not signals.proceed:
             removed = Reply(signals.status, signals.headers, signals.body or b"")
+        # with shapes every request body is read to be checked, at the head too
         return _Plan(signals.headers, raw, (*signals.headers, *self._vary),
-                     (*raw, *self._vary_raw), not up.is_empty, down, removed,
+                     (*raw, *self._vary_raw), not up.is_empty or self.checks is not None,
+                     down or self.check_responses, removed,
                      self.endpoint_rules(version), frozenset(up.resources))
 
     def endpoint_rules(self, version: Version) -> EndpointRules | None:
@@ -359,14 +380,21 @@ class Versioning:
     def up_request(self, proceed: Proceed, body: bytes) -> bytes | Reply:
         """The request ``body`` migrated up to the head, or a 400 Reply when it cannot be.
 
-        An empty body is returned as is; so is one the up pipeline cannot touch.
+        With shapes, the body is first checked against its resource's shape at
+        the client's version. An empty body is returned as is; so is one the up
+        pipeline cannot touch.
         """
         resource = proceed.resource
         if resource is None or not body or body.isspace():
             return body
+        if self.checks is not None:
+            try:
+                self.checks.request(body, proceed.version, resource)
+            except MigrationError as exc:
+                return self._rejected(proceed, resource, exc)
         pipeline = self.engine.pipeline(proceed.version, "up")
-        if (not any(resource in table for table in pipeline.passes)
-                and not pipeline.might_touch(body)):
+        if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
+                                 and not pipeline.might_touch(body)):
             return body
         try:
             return self.engine.up_json(body, proceed.version, resource=resource)
@@ -374,7 +402,8 @@ class Versioning:
             return self._rejected(proceed, resource, exc)
 
     def _rejected(self, proceed: Proceed, resource: str, exc: MigrationError) -> Reply:
-        """The 400 for a request body the up pipeline refused, said in the client's terms."""
+        """The 400 for a request body its shape or the up pipeline refused, said in the
+        client's terms."""
         version = proceed.version.name
         if exc.reason == "invalid_json":
             message = "the request body is not valid JSON: " + exc.message.removeprefix(
@@ -395,15 +424,20 @@ class Versioning:
 
         A head response that the transforms cannot handle is a bug of the
         service, not of the client: it is logged, and answered with a 500
-        whose body names no internals.
+        whose body names no internals. So is, with ``check_responses``, a
+        response that does not fit its version's shapes once migrated.
         """
         if not body:
             return body
         try:
-            return self.engine.down_json(body, proceed.version)
-        except MigrationError:
-            _logger.exception("datever could not migrate a response down to %s",
-                             proceed.version.name)
+            migrated = self.engine.down_json(body, proceed.version)
+            if self.check_responses and self.checks is not None:
+                self.checks.response(migrated, proceed.version)
+            return migrated
+        except MigrationError as exc:
+            _logger.exception("a response does not fit the shapes of %s" if exc.reason
+                              == "invalid" else "datever could not migrate a response down "
+                              "to %s", proceed.version.name)
             return _error(500, proceed.headers, {
                 "type": "response_migration_failed",
                 "message": f"the response could not be rendered at {proceed.version.name}",
