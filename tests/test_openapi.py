@@ -329,6 +329,14 @@ def test_cli_reports_a_bad_route_as_an_error(project: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_check_takes_routes_naming_responses(project: Path) -> None:
+    """`datever check --routes` reads the (request, response) mapping form too."""
+    result = subprocess.run([DATEVER, "check", "--routes", "myapi.routes:ROUTES", "--today",
+                             TODAY], cwd=project, env=ENV, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # -- the example service ---------------------------------------------------------------
 
 
