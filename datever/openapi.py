@@ -45,6 +45,7 @@ class _Endpoint:
     response: str | None
     head: str
     removed_by: Change | None = None
+    status: int = 200
 
 
 def _key(method: str, template: str) -> _Key:
@@ -56,7 +57,7 @@ def _key(method: str, template: str) -> _Key:
 def endpoints_at(version: Version, routes: Routes) -> list[_Endpoint]:
     """The endpoints of ``version``: the routes with its pending endpoint changes undone,
     newest first; a route a change removed comes back, with its resources, while a
-    handler serves it."""
+    handler serves it. Success is 200 unless a ``change_status`` says otherwise."""
     current = {_key(route.method, route.template): _Endpoint(
         route.method, route.template, route.request, route.response, route.template)
         for route in routes.declared}
@@ -68,6 +69,8 @@ def endpoints_at(version: Version, routes: Routes) -> list[_Endpoint]:
                 buried[key] = current.pop(key)
             elif op.kind == "add_endpoint" and key in buried:
                 current[key] = buried.pop(key)
+            elif op.kind == "change_status" and (key in current or key in buried):
+                (current.get(key) or buried[key]).status = op.details["new"]
     for change in reversed(version.pending):
         for op in reversed(_endpoint_ops(change)):
             details = op.details
@@ -78,6 +81,10 @@ def endpoints_at(version: Version, routes: Routes) -> list[_Endpoint]:
                     current[_key(found.method, found.template)] = found
             elif op.kind == "add_endpoint":
                 current.pop(_key(details["method"], details["path"]), None)
+            elif op.kind == "change_status":
+                found = current.get(_key(details["method"], details["path"]))
+                if found is not None and found.status == details["new"]:
+                    found.status = details["old"]
             elif op.kind == "remove_endpoint" and details.get("handler") is not None:
                 key = _key(details["method"], details["path"])
                 found = buried.pop(key, None) or _Endpoint(
@@ -116,7 +123,7 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
     """The OpenAPI 3.1 document of ``version``, from the parts of an API.
 
     ``paths`` are the ``routes`` as that version sees them (:func:`endpoints_at`),
-    their request bodies and 200 responses referring to ``components.schemas``,
+    their request bodies and success responses referring to ``components.schemas``,
     the version's shapes (``schemas``; without them the bodies are unshaped).
     ``servers`` holds the version's path prefix (with ``path``; after
     ``base_url``), and every operation documents the ``header`` and ``query``
@@ -186,7 +193,7 @@ def _operation(endpoint: _Endpoint, template: str, shapes: Json | None,
                      else "success"}
     if endpoint.response is not None:
         success["content"] = {"application/json": _media(endpoint, endpoint.response, shapes)}
-    operation["responses"] = {"200": success}
+    operation["responses"] = {str(endpoint.status): success}
     if endpoint.template != endpoint.head:
         operation["x-datever-head-path"] = endpoint.head
     if endpoint.removed_by is not None:

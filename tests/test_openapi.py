@@ -20,6 +20,7 @@ from datever import (
     ReleaseLifecycle,
     Schemas,
     add_endpoint,
+    change_status,
     remove_endpoint,
     rename_endpoint,
 )
@@ -232,6 +233,18 @@ def test_a_removed_endpoint_without_a_handler_is_never_documented(endpoints: API
 def test_the_endpoint_documents_walk_the_whole_timeline(endpoints: API) -> None:
     """v1 has the old card path and the legacy endpoint, and no reports."""
     assert sorted(paths(endpoints, "v1")) == ["/accounts/{id}/cards", "/legacy/{id}"]
+
+
+def test_a_changed_status_is_undone_for_older_versions() -> None:
+    """POST /reports answers 202 from 2024-06-01 on, 200 before."""
+    accepted = Change(released="2024-06-01", id="reports_accepted",
+                      description="Reports are made in the background.",
+                      resources={"report": [change_status("POST", "/reports", 200, 202)]})
+    api = API(Timeline([accepted]), routes={"POST /reports": ("report.create", "report")})
+    for version, status in (("2024-05-31", "200"), ("2024-06-01", "202")):
+        document = api.openapi(version, today=DAY)
+        validate(document)
+        assert list(document["paths"]["/reports"]["post"]["responses"]) == [status]
 
 
 def test_a_route_the_shapes_lack_is_an_error_naming_it() -> None:
