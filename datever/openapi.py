@@ -54,7 +54,7 @@ def _key(method: str, template: str) -> _Key:
                          for part in template.strip("/").split("/") if part)
 
 
-def endpoints_at(version: Version, routes: Routes) -> list[_Endpoint]:
+def _endpoints_at(version: Version, routes: Routes) -> list[_Endpoint]:
     """The endpoints of ``version``: the routes with its pending endpoint changes undone,
     newest first; a route a change removed comes back, with its resources, while a
     handler serves it. Success is 200 unless a ``change_status`` says otherwise."""
@@ -122,9 +122,10 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
              today: dt.date | None = None, base_url: str = "") -> Json:
     """The OpenAPI 3.1 document of ``version``, from the parts of an API.
 
-    ``paths`` are the ``routes`` as that version sees them (:func:`endpoints_at`),
-    their request bodies and success responses referring to ``components.schemas``,
-    the version's shapes (``schemas``; without them the bodies are unshaped).
+    ``paths`` are the ``routes`` as that version sees them (the endpoint changes
+    it lacks undone), their request bodies and success responses referring to
+    ``components.schemas``, the version's shapes (``schemas``; without them the
+    bodies are unshaped).
     ``servers`` holds the version's path prefix (with ``path``; after
     ``base_url``), and every operation documents the ``header`` and ``query``
     parameter a client may name the version in. ``info`` carries the version
@@ -160,7 +161,7 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
     refs = [{"$ref": f"#/components/parameters/{name}"} for name in parameters]
     paths: dict[str, Json] = {}
     canonical: dict[_Key, str] = {}
-    for endpoint in endpoints_at(version, routes):
+    for endpoint in _endpoints_at(version, routes):
         if endpoint.method not in _OPERATIONS:
             continue  # CONNECT has no place in an OpenAPI path item
         key = _key("", endpoint.template)
