@@ -24,7 +24,7 @@ from datever.selection import VersionSelector
 from datever.validation import ShapeChecks
 from datever.versions import Timeline, Version
 from datever.web.groups import GroupedVersioning
-from datever.web.routing import Routes
+from datever.web.routing import Routes, RouteValue
 from datever.web.versioning import DEFAULT_MAX_BODY, Versioning
 from datever.webhooks import Rendered, render_event, render_for_account
 
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["API", "APIGroups"]
 
-RoutesLike = Routes | Mapping[str, str]
-"""A :class:`Routes`, or a mapping of ``"METHOD /template"`` to the request resource."""
+RoutesLike = Routes | Mapping[str, RouteValue]
+"""A :class:`Routes`, or a mapping of ``"METHOD /template"`` to the request resource or
+to ``(request, response)`` (see :meth:`Routes.from_mapping`)."""
 
 
 class _Serving:
@@ -75,9 +76,12 @@ class API(_Serving):
     >>> app = api.asgi(starlette_app)                             # doctest: +SKIP
 
     ``changes`` is the changes directory (or a :class:`Timeline`).
-    ``routes`` names each endpoint's request resource: a :class:`Routes` or
-    a mapping such as ``{"POST /charges": "charge.create"}``; bodies of
-    endpoints with no route are never migrated up. ``pins`` is a
+    ``routes`` names each endpoint's request resource and, for the OpenAPI
+    documents (:meth:`openapi`), its response resource: a :class:`Routes` or
+    a mapping such as ``{"POST /charges": ("charge.create", "charge"),
+    "GET /charges/{id}": (None, "charge")}`` (a string value names the
+    request resource alone); bodies of endpoints with no request resource
+    are never migrated up. ``pins`` is a
     :class:`~datever.pins.PinStore`, or a path for a SQLite store (ordered
     by this timeline); without one, accounts are not pinned.
     ``lifecycle`` is a :class:`~datever.lifecycle.Lifecycle`, or a mapping of
@@ -192,6 +196,14 @@ class API(_Serving):
     def _at(self, version: Version | str, today: dt.date | None) -> Version:
         return version if isinstance(version, Version) else self.resolve(version, today=today)
 
+    def openapi(self, version: Version | str, *, today: dt.date | None = None,
+                title: str | None = None, base_url: str = "") -> dict[str, Any]:
+        """The OpenAPI 3.1 document of ``version``: its paths, shapes and lifecycle
+        (see :func:`datever.openapi.openapi`)."""
+        from datever.openapi import openapi
+
+        return openapi(self, version, today=today, title=title, base_url=base_url)
+
     def render_event(self, payload: Mapping[str, Any] | Sequence[Any] | bytes,
                      version: Version | str) -> Rendered:
         """A webhook event or stored payload rendered at ``version``."""
@@ -264,32 +276,29 @@ def _routes(routes: RoutesLike | None) -> Routes:
         return routes if routes is not None else Routes()
     if not isinstance(routes, Mapping):
         raise TypeError("routes is a Routes or a mapping such as "
-                        "{'POST /charges': 'charge.create'}")
-    built = Routes()
-    for endpoint, resource in routes.items():
-        method, _, template = str(endpoint).strip().partition(" ")
-        if not template.strip():
-            raise ValueError(f"route {endpoint!r}: write it as 'METHOD /template', "
-                             "e.g. 'POST /charges'")
-        built.add(method, template.strip(), resource)
-    return built
+                        "{'POST /charges': ('charge.create', 'charge')}")
+    return Routes.from_mapping(routes)
 
 
 def _check_routes(routes: Routes, timeline: Timeline) -> None:
-    """With declared resources, every route names a declared request body: a typo would
-    otherwise leave that endpoint's bodies unmigrated, silently."""
+    """With declared resources, every route names a declared request body and response
+    resource: a typo would otherwise leave that endpoint's bodies unmigrated, or its
+    OpenAPI answers unshaped, silently."""
     declared = timeline.resources
     if not declared:
         return
-    for method, template, resource in routes:
-        if declared.side(resource) == "request" and resource in declared:
-            continue
-        closest = declared.closest(resource)
-        what = ("is declared as a response resource" if resource in declared
-                else "is not declared")
-        hint = f" (did you mean {closest!r}?)" if closest and closest != resource else ""
-        raise ValueError(f"route {method} {template}: {resource!r} {what}; a route names a "
-                         f"request body declared in {declared.file or 'the resources'}{hint}")
+    for route in routes.declared:
+        for side, resource in (("request", route.request), ("response", route.response)):
+            if resource is None or (declared.side(resource) == side and resource in declared):
+                continue
+            closest = declared.closest(resource)
+            what = (f"is declared as a {'response' if side == 'request' else 'request'} "
+                    "resource" if resource in declared else "is not declared")
+            hint = f" (did you mean {closest!r}?)" if closest and closest != resource else ""
+            names = "request body" if side == "request" else "response resource"
+            raise ValueError(f"route {route.method} {route.template}: {resource!r} {what}; a "
+                             f"route names a {names} declared in "
+                             f"{declared.file or 'the resources'}{hint}")
 
 
 def _schemas(schemas: Schemas | None, changes: str | os.PathLike[str] | Timeline,

@@ -1,4 +1,5 @@
-"""The ``datever`` command: resolve, inspect, diff, changelog, new, check, migrate and schema.
+"""The ``datever`` command: resolve, inspect, diff, changelog, new, check, migrate,
+schema and openapi.
 
 rich is imported here and in datever.printer only, never by ``import datever``.
 Nothing is said by colour alone: every tag and level is also written out.
@@ -334,21 +335,30 @@ def _cmd_new(ctx: _Context) -> int:
 # -- check -------------------------------------------------------------------------
 
 
-def _routes(ctx: _Context) -> set[str]:
-    """The request resources of --routes: a Routes, a "METHOD /path" -> resource mapping,
-    or an object carrying its Routes as ``.routes`` (a Versioning)."""
+def _routes_table(ctx: _Context) -> Routes | None:
+    """--routes: a Routes, a "METHOD /path" -> resource (or (request, response)) mapping,
+    or an object carrying its Routes as ``.routes`` (an API, a Versioning)."""
     spec = ctx.args.routes
     if spec is None:
-        return set()
+        return None
     found = _import_object(spec, "--routes", (object,))
     table = getattr(found, "routes", found)
     if isinstance(table, Routes):
-        return {resource for _, _, resource in table}
-    if isinstance(table, Mapping) and all(isinstance(v, str) for v in table.values()):
-        return set(table.values())
+        return table
+    if isinstance(table, Mapping):
+        try:
+            return Routes.from_mapping(table)
+        except ValueError as exc:
+            raise _UsageError(f"--routes {spec}: {exc}") from None
     raise _UsageError(f"--routes {spec}: got {type(found).__name__}, not a "
                       'datever.web.routing.Routes, a mapping of "METHOD /path" to resource, '
                       "or an object with such .routes")
+
+
+def _routes(ctx: _Context) -> set[str]:
+    """The request resources of --routes."""
+    table = _routes_table(ctx)
+    return {resource for _, _, resource in table} if table is not None else set()
 
 
 def _cmd_check(ctx: _Context) -> int:
@@ -452,6 +462,31 @@ def _cmd_schema(ctx: _Context) -> int:
     for name, side in sides.items():
         ctx.out.print(f"  {name}  ({side})")
     ctx.out.print("commit it: `datever check` compares the head with it")
+    return 0
+
+
+# -- openapi -----------------------------------------------------------------------
+
+
+def _cmd_openapi(ctx: _Context) -> int:
+    from datever.api import API
+    from datever.schemas import Schemas
+
+    routes, lifecycle = _routes_table(ctx), ctx.lifecycle()
+    schemas = (_import_object(ctx.args.schemas, "--schemas", (Schemas,))
+               if ctx.args.schemas else None)
+    source: Path | Timeline = ctx.changes_dir
+    discriminator = "object"
+    if ctx.args.timeline or not ctx.changes_dir.is_dir():  # the engine says what is missing
+        engine = ctx.engine()
+        source, discriminator = engine.timeline, engine.discriminator
+    try:
+        api = API(source, routes=routes, lifecycle=lifecycle, schemas=schemas,
+                  discriminator=discriminator)
+        _print_json(api.openapi(ctx.args.version, today=ctx.today, title=ctx.args.title))
+    except ValueError as exc:
+        ctx.error(str(exc))
+        return 1
     return 0
 
 
@@ -564,6 +599,7 @@ _HANDLERS: dict[str, Callable[[_Context], int]] = {
     "resolve": _cmd_resolve, "inspect": _cmd_inspect, "diff": _cmd_diff,
     "changelog": _cmd_changelog, "new": _cmd_new, "check": _cmd_check, "migrate": _cmd_migrate,
     "schema": _cmd_schema,
+    "openapi": _cmd_openapi,
 }
 
 

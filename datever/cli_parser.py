@@ -34,6 +34,7 @@ _EXAMPLES = """examples:
   datever check                             every problem of ./changes
   datever migrate 2021-06-07 events.ndjson  migrate head-shaped JSON down
   datever schema lock --schemas myapi.schemas:SCHEMAS   lock the head schemas for check
+  datever openapi 2021-06-07 --routes myapi.routes:ROUTES    its OpenAPI 3.1 document
   datever resolve X --today 2024-01-01      options go before or after the command
 
 exit status: 0 ok, 1 problems found or failures, 2 usage error or bad version
@@ -98,6 +99,16 @@ the summary and errors go to stderr.
 SCHEMAS: a list of tagged msgspec Structs (the response resources, named by their
 tag), or an object with .responses (that list) and .requests (a mapping of request
 body name to Struct). The lock records it, so `datever check` finds it again.
+Without --schemas, the changes directory's schemas.py is locked.
+"""),
+    "openapi": ("print a version's OpenAPI 3.1 document", """examples:
+  datever openapi 2021-06-07 --routes myapi.routes:ROUTES    shapes from changes/schemas.py
+  datever openapi v1 --routes myapi.routes:ROUTES --lifecycle myapi.lifecycle:LIFECYCLE
+  datever openapi X --schemas changes.schemas:schemas --title Payments > openapi.json
+
+output: the document as JSON (it is JSON already: no --json). Paths come from the
+routes, as the version sees them after its endpoint changes; shapes from --schemas
+or the changes directory's schemas.py.
 """),
 }
 
@@ -138,9 +149,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                                         allow_abbrev=False)
         _global_options(sub[name], top=False, timeline=name != "new")
     version_help = "2021-06-07, v2021-06-07, X, beta or v1"
-    for name in ("resolve", "inspect", "migrate"):
+    for name in ("resolve", "inspect", "migrate", "openapi"):
         sub[name].add_argument("version", help=version_help)
-    for name in ("resolve", "inspect", "check"):
+    for name in ("resolve", "inspect", "check", "openapi"):
         sub[name].add_argument("--lifecycle", metavar="MODULE:ATTR",
                                help="a datever.Lifecycle: status, headers and policies")
     for name in ("resolve", "inspect", "diff", "check", "new", "schema"):
@@ -170,6 +181,13 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                                "names)")
         sub[name].add_argument("--lock", metavar="FILE",
                                help="the schema lock (default CHANGES/schema.lock.json)")
+    openapi = sub["openapi"]
+    openapi.add_argument("--routes", metavar="MODULE:ATTR",
+                         help='a Routes, a mapping of "METHOD /path" to resources, or an '
+                         "object with .routes (an API): the paths")
+    openapi.add_argument("--schemas", metavar="MODULE:ATTR",
+                         help="a datever.Schemas (default: the changes directory's schemas.py)")
+    openapi.add_argument("--title", default=None, help="the document's title")
     migrate = sub["migrate"]
     migrate.add_argument("files", nargs="*", metavar="FILE", help="JSON or NDJSON (- or none: "
                          "stdin)")

@@ -13,7 +13,8 @@ REFERENCE = ROOT / "changes"
 DATEVER = str(Path(sys.executable).parent / "datever")
 TODAY = "2026-11-22"
 ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
-COMMANDS = ("resolve", "inspect", "diff", "changelog", "new", "check", "migrate", "schema")
+COMMANDS = ("resolve", "inspect", "diff", "changelog", "new", "check", "migrate", "schema",
+            "openapi")
 
 #: a second, small history: two breaking changes, a retroactive one and a beta one
 SMALL = {

@@ -143,7 +143,7 @@ def test_no_command_lists_the_commands() -> None:
                             check=False)
     assert result.returncode == 2
     assert result.stderr.endswith("datever: error: give a COMMAND: resolve, inspect, diff, "
-                                  "changelog, new, check, migrate, schema\n")
+                                  "changelog, new, check, migrate, schema, openapi\n")
 
 
 def test_changelog_json_and_format_exclude_each_other(small: Path) -> None:

@@ -1,7 +1,7 @@
 """Where a request goes: the request resource of each route, and the HTTP-level
 changes (:mod:`datever.endpoints`) a version still has to undo.
 
-:class:`Routes` names the request resource of each endpoint. The endpoint
+:class:`Routes` names the request and response resources of each endpoint. The endpoint
 changes pending for a version are compiled once into :class:`EndpointRules`:
 walked oldest first, they rewrite an old client's request up (path, query
 string), answer 404 for an endpoint its version does not have, or route it to
@@ -27,7 +27,8 @@ from datever.endpoints import (
 )
 from datever.versions import Version
 
-__all__ = ["EndpointRule", "EndpointRules", "Removed", "ResponseUndo", "Routes"]
+__all__ = ["EndpointRule", "EndpointRules", "Removed", "ResponseUndo", "Route", "RouteValue",
+           "Routes"]
 
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
@@ -35,12 +36,30 @@ _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 # -- routes ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One declared endpoint: its ``request`` body's resource and the ``response``
+    resource its success answers with (None where it has none, or says none)."""
+
+    method: str
+    template: str
+    request: str | None = None
+    response: str | None = None
+
+
+RouteValue = str | tuple[str | None, str | None]
+"""What a route maps to in :meth:`Routes.from_mapping`: the request resource, or
+``(request, response)`` with None for the side that has none."""
+
+
 class Routes:
-    """Which request resource (``charge.create``) each endpoint's body is.
+    """Which request resource (``charge.create``) each endpoint's body is, and which
+    resource (``charge``) it answers with.
 
     >>> routes = Routes()
-    >>> routes.add("POST", "/charges", "charge.create")
+    >>> routes.add("POST", "/charges", "charge.create", response="charge")
     >>> routes.add("POST", "/charges/{id}/refunds", "refund.create")
+    >>> routes.add("GET", "/charges/{id}", response="charge")
     >>> routes.match("POST", "/charges/ch_1/refunds")
     'refund.create'
 
@@ -48,25 +67,55 @@ class Routes:
     any one non-empty segment, every other segment itself. A template with no
     parameter is a dict lookup; among templates the first added wins. A
     trailing slash is ignored on both sides. Paths are those the service sees,
-    without the version prefix.
+    without the version prefix. Only routes naming a request resource are
+    matched (their bodies are migrated up); response resources describe the
+    API (each version's OpenAPI document).
     """
 
     def __init__(self) -> None:
         self._static: dict[tuple[str, str], str] = {}
         self._templates: dict[tuple[str, int], list[tuple[tuple[str | None, ...], str]]] = {}
-        self._declared: list[tuple[str, str, str]] = []
+        self._shapes: set[tuple[str, tuple[str | None, ...]]] = set()
+        self._declared: list[Route] = []
 
-    def add(self, method: str, template: str, resource: str) -> None:
-        """Declare that the body of ``method template`` is the request resource ``resource``."""
+    @classmethod
+    def from_mapping(cls, routes: Mapping[str, RouteValue]) -> Routes:
+        """Routes from ``{"METHOD /template": value}``: the value is the request resource
+        (``"charge.create"``) or ``(request, response)``, such as ``("charge.create",
+        "charge")`` or ``(None, "charge")`` for a GET."""
+        built = cls()
+        for endpoint, value in routes.items():
+            method, _, template = str(endpoint).strip().partition(" ")
+            if not template.strip():
+                raise ValueError(f"route {endpoint!r}: write it as 'METHOD /template', "
+                                 "e.g. 'POST /charges'")
+            if isinstance(value, str):
+                built.add(method, template.strip(), value)
+            elif isinstance(value, tuple) and len(value) == 2:
+                built.add(method, template.strip(), value[0], response=value[1])
+            else:
+                raise ValueError(f"route {endpoint!r}: {value!r} is neither a request resource "
+                                 "('charge.create') nor a pair (request, response) such as "
+                                 "('charge.create', 'charge') or (None, 'charge')")
+        return built
+
+    def add(self, method: str, template: str, resource: str | None = None, *,
+            response: str | None = None) -> None:
+        """Declare that the body of ``method template`` is the request resource
+        ``resource``, and that it answers with the resource ``response``."""
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise ValueError(f"method {method!r} is not one of {', '.join(sorted(METHODS))}")
         if not isinstance(template, str) or not template.startswith("/") or any(
                 c in template for c in "?# \t"):
             raise ValueError(f"template {template!r} must be a path such as '/charges/{{id}}', "
                              "starting with '/', without a query")
-        if not isinstance(resource, str) or not resource:
-            raise ValueError(f"resource {resource!r} must name a request resource, such as "
-                             "'charge.create'")
+        for what, name in (("resource", resource), ("response", response)):
+            if name is not None and (not isinstance(name, str) or not name):
+                raise ValueError(f"{what} {name!r} must name a resource, such as "
+                                 f"{'charge.create' if what == 'resource' else 'charge'!r}")
+        if resource is None and response is None:
+            raise ValueError(f"route {method} {template} names no resource: give the request "
+                             "resource, response=, or both")
         method = method.upper()
         segments = _segments(template)
         compiled: list[str | None] = []
@@ -77,19 +126,17 @@ class Routes:
                                  f"such as '{{id}}', not {segment!r}")
             compiled.append(None if parameter else segment)
         shape = tuple(compiled)
+        if (method, shape) in self._shapes:
+            raise ValueError(f"{method} {template} is already routed (a template with "
+                             "the same literal segments exists)")
+        self._shapes.add((method, shape))
+        self._declared.append(Route(method, template, resource, response))
+        if resource is None:
+            return
         if None not in shape:
-            key = (method, "/" + "/".join(segments))
-            if key in self._static:
-                raise ValueError(f"{method} {template} is already routed to "
-                                 f"{self._static[key]!r}")
-            self._static[key] = resource
+            self._static[(method, "/" + "/".join(segments))] = resource
         else:
-            bucket = self._templates.setdefault((method, len(shape)), [])
-            if any(existing == shape for existing, _ in bucket):
-                raise ValueError(f"{method} {template} is already routed (a template with "
-                                 "the same literal segments exists)")
-            bucket.append((shape, resource))
-        self._declared.append((method, template, resource))
+            self._templates.setdefault((method, len(shape)), []).append((shape, resource))
 
     def match(self, method: str, path: str) -> str | None:
         """The request resource of ``method path``, or None when no route matches."""
@@ -110,9 +157,16 @@ class Routes:
                 return resource
         return None
 
+    @property
+    def declared(self) -> tuple[Route, ...]:
+        """Every route, in the order added, with its request and response resources."""
+        return tuple(self._declared)
+
     def __iter__(self) -> Iterator[tuple[str, str, str]]:
-        """Every declared route as (method, template, resource), in the order added."""
-        return iter(self._declared)
+        """Every route naming a request resource, as (method, template, resource), in the
+        order added."""
+        return iter([(route.method, route.template, route.request)
+                     for route in self._declared if route.request is not None])
 
     def __len__(self) -> int:
         """The number of declared routes."""

@@ -5,13 +5,18 @@ the middleware of one :class:`datever.API`, which picks each request's version
 (``/v2021-06-07/`` prefix, ``X-API-Version`` header, ``api-version`` query,
 the account's pin, else ``v1``), migrates request bodies up and responses
 down. Webhook previews bypass it: they are rendered at the version the
-*account* is pinned to, whatever version the request names.
+*account* is pinned to, whatever version the request names. ``/openapi.json``
+is the OpenAPI document at the client's version, and ``/docs`` shows it with
+Swagger UI, served from the ``drf-spectacular-sidecar`` package's files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
+import importlib.util
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -24,9 +29,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from datever import API, ReleaseLifecycle, includes
+from datever import API, ReleaseLifecycle, current_version, includes
 from datever.web.asgi import ASGIApp, Receive, Scope, Send
 from examples.payments import resources
 from examples.payments.resources import BadRequest, Json, Mint, list_of
@@ -36,14 +42,35 @@ CHANGES = Path(__file__).resolve().parents[2] / "changes"
 CHANGELOG_URL = "https://payments.example.com/changelog"
 ASYNC_REFUNDS = "2022_05_16_asynchronous_refunds"  # a side-effect change
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]{1,100})")
+_SIDECAR = importlib.util.find_spec("drf_spectacular_sidecar")
+#: Swagger UI's files, from a package: the docs page loads nothing from the internet
+SWAGGER_UI = (Path(_SIDECAR.origin).parent / "static" / "drf_spectacular_sidecar" /
+              "swagger-ui-dist" if _SIDECAR is not None and _SIDECAR.origin else None)
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Payments API {title}</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: {url}, dom_id: "#swagger-ui"}});</script>
+</body>
+</html>
+"""
 
 
 #: ``v1`` is deprecated since 2024-01-01 and removed on 2027-06-30.
 LIFECYCLE = {"v1": ReleaseLifecycle(successor_announced=dt.date(2019, 4, 15),
                                     deprecated=dt.date(2024, 1, 1), sunset=dt.date(2027, 6, 30))}
-#: The request resource of each endpoint that takes a body.
-ROUTES = {"POST /charges": "charge.create", "POST /customers": "customer.create",
-          "POST /refunds": "refund.create"}
+#: Each endpoint's request resource (its body, migrated up) and response resource (for
+#: the OpenAPI documents).
+ROUTES = {
+    "POST /customers": ("customer.create", "customer"), "GET /customers": (None, "list"),
+    "GET /customers/{id}": (None, "customer"),
+    "POST /charges": ("charge.create", "charge"), "GET /charges": (None, "list"),
+    "GET /charges/{id}": (None, "charge"), "GET /charges/{id}/refunds": (None, "list"),
+    "POST /refunds": ("refund.create", "refund"), "GET /refunds/{id}": (None, "refund"),
+    "GET /events": (None, "list"),
+}
 
 
 def _authorization(scope: Scope) -> bytes | None:
@@ -165,6 +192,21 @@ class Service:
         return _json({"object": "account", "id": account, "api_version": pin.version,
                       "pinned_at": int(pin.pinned_at.timestamp())})
 
+    async def openapi(self, request: Request) -> Response:
+        """The OpenAPI document of the version the middleware resolved for this client."""
+        return _json(self.api.openapi(current_version(), title="Payments API"))
+
+    async def docs(self, request: Request) -> Response:
+        """Swagger UI showing the client's version's document (named in its URL, so the
+        page's own request for it needs no header)."""
+        if SWAGGER_UI is None:
+            raise BadRequest("the docs page needs the drf-spectacular-sidecar package",
+                             status=503, kind="api_error")
+        name = current_version().name
+        url = json.dumps(f"/openapi.json?api-version={name}")
+        return Response(_DOCS_PAGE.format(title=html.escape(name), url=url),
+                        media_type="text/html")
+
     async def preview_webhook(self, request: Request) -> Response:
         """The event as the account's webhook endpoint would receive it: at its pin."""
         account = request.query_params.get("account")
@@ -195,7 +237,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class PaymentsApp:
-    """The ASGI app: webhook previews unversioned, everything else through datever.
+    """The ASGI app: webhook previews and the docs page's assets unversioned, everything
+    else through datever.
 
     ``mint`` gives new ids and the clock, which the versioning reads too (the
     days to v1's sunset, and its 410 after). With ``date_header`` the app
@@ -227,10 +270,13 @@ class PaymentsApp:
             Route("/refunds/{id}", service.get_refund),
             Route("/events", _list(service, "event", "/events")),
             Route("/account", service.get_account),
+            Route("/openapi.json", service.openapi),
+            Route("/docs", service.docs),
         ])
         self.versioned = api.asgi(app, account=account_of)
         self.webhooks = Starlette(exception_handlers=handlers, routes=[
-            Route("/webhooks/preview/{event_id}", service.preview_webhook)])
+            Route("/webhooks/preview/{event_id}", service.preview_webhook),
+            *([Mount("/docs/assets", StaticFiles(directory=SWAGGER_UI))] if SWAGGER_UI else [])])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -243,7 +289,8 @@ class PaymentsApp:
                                    " _ and -)"}}, 401)(scope, receive, send)
             return
         scope.setdefault("state", {})["request_id"] = self.mint.id("req")
-        app: ASGIApp = self.webhooks if scope["path"].startswith("/webhooks/") else self.versioned
+        unversioned = scope["path"].startswith(("/webhooks/", "/docs/assets/"))
+        app: ASGIApp = self.webhooks if unversioned else self.versioned
         first = [(b"date", formatdate(self.mint.now().timestamp(), usegmt=True).encode())
                  ] if self.date_header else []
         await app(scope, receive, _with_headers(send, first, [
