@@ -11,6 +11,7 @@ shape does not have at that point of history.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -245,10 +246,10 @@ def _down(shape: Obj, op: Operation, read: ReadType) -> Obj | None:
             kind = Any if step.compute is not None else type_of_value(step.default)
             shape.props[step.key] = Prop(kind)
         elif isinstance(step, MapValues):
-            prop = _get(shape, step.key)
+            prop = _through(_get(shape, step.key), step)
             shape.props[step.key] = replace(prop, type=_map(prop.type, step))
         elif isinstance(step, Convert):
-            prop = _get(shape, step.key)
+            prop = _through(_get(shape, step.key), step)
             old = declared.get(step.key, Any) if declared is not None else Any
             shape.props[step.key] = replace(prop, type=read(old, shape.name + camel(step.key)))
         elif isinstance(step, Collapse):
@@ -259,6 +260,18 @@ def _down(shape: Obj, op: Operation, read: ReadType) -> Obj | None:
                 return None
             _custom(shape, op, declared, read)
     return shape
+
+
+def _through(prop: Prop, step: MapValues | Convert) -> Prop:
+    """``prop`` with its default as the older side has it: the head's default run through
+    the down step (``"automatic"`` becomes ``True``), or none when the step refuses it."""
+    if prop.default is NODEFAULT or prop.default is None:
+        return prop
+    try:
+        value = step.apply({step.key: copy.deepcopy(prop.default)})[step.key]
+    except Exception:
+        return replace(prop, default=NODEFAULT)
+    return replace(prop, default=value)
 
 
 def _get(shape: Obj, key: str) -> Prop:

@@ -72,10 +72,12 @@ def test_bodies_and_responses_refer_to_components(reference: API) -> None:
         "$ref": "#/components/schemas/Charge"}
 
 
-def test_a_default_its_type_refuses_is_left_out(reference: API) -> None:
-    """v1's `capture` is a boolean: the head's default ("automatic") is not kept on it."""
+def test_a_default_is_the_older_sides_value(reference: API) -> None:
+    """v1's `capture` is a boolean defaulting to true: the head's "automatic" gone back
+    through its conversion, never the head's value on the old type."""
     shapes = reference.openapi("v1", today=DAY)["components"]["schemas"]
-    assert shapes["ChargeCreate"]["properties"]["capture"] == {"type": "boolean"}
+    assert shapes["ChargeCreate"]["properties"]["capture"] == {"type": "boolean",
+                                                                "default": True}
 
 
 def test_the_version_is_in_the_server_prefix_and_parameters(reference: API) -> None:

@@ -132,3 +132,16 @@ def test_the_front_door_without_schemas_says_how_to_declare_them() -> None:
     api = API(Timeline([released("2021-01-04", charge=[rename("memo", "description")])]))
     with pytest.raises(ValueError, match=r"schemas=Schemas"):
         api.schema("v1")
+
+
+def test_a_default_goes_back_through_the_conversion_of_its_property() -> None:
+    """A head default is what the older side's type holds: `capture_method="automatic"`
+    is `capture=True` at v1, a balance of 0 cents is `"0.00"`, `tax_exempt="none"` is
+    `False` (the down steps run on the default, as on any value)."""
+    v1 = API(CHANGES).schema("v1")
+    defaults = {(resource, field.name): field.default
+                for resource in ("charge.create", "customer.create")
+                for field in msgspec.structs.fields(v1[resource])}
+    assert defaults[("charge.create", "capture")] is True
+    assert defaults[("customer.create", "account_balance")] == "0.00"
+    assert defaults[("customer.create", "tax_exempt")] is False
