@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 import importlib
 import re
@@ -81,11 +82,11 @@ SOUND = {
 }
 
 
-def write_history(root: Path, modules: dict[str, str]) -> Path:
-    """A changes directory holding ``SCHEMAS_PY`` and ``modules``."""
+def write_history(root: Path, modules: dict[str, str], schemas: str = SCHEMAS_PY) -> Path:
+    """A changes directory holding ``schemas`` (its schemas.py) and ``modules``."""
     changes = root / "changes"
     changes.mkdir()
-    (changes / "schemas.py").write_text(SCHEMAS_PY)
+    (changes / "schemas.py").write_text(schemas)
     for name, source in modules.items():
         (changes / name).write_text(textwrap.dedent(source))
     return changes
@@ -171,6 +172,9 @@ class Box(msgspec.Struct, tag_field="object", tag="box"):
     pair: tuple[int, str]
     tags: set[str]
     anything: Any
+    price: decimal.Decimal
+    labelled: Annotated[int, msgspec.Meta(title="labelled")]
+    mixed: dict[str, Box | None] | list[Box] | Annotated[int, msgspec.Meta(title="n")] | None
     inner: Box | None = None
     many: Annotated[list[int], msgspec.Meta(min_length=1, max_length=2)] = msgspec.field(
         default_factory=lambda: [0])
@@ -210,6 +214,32 @@ def test_a_struct_that_requires_itself_is_refused() -> None:
     """A shape with no way to stop nesting is a TypeError naming it."""
     with pytest.raises(TypeError, match="Loop cannot be drawn"):
         payloads(Schemas([Loop]), "loop")
+
+
+class Row(msgspec.Struct, array_like=True):
+    """Encoded as a JSON array."""
+
+    id: str
+
+
+class Odd(msgspec.Struct, tag_field="object", tag="odd"):
+    """A resource holding what a JSON object drawn from it cannot."""
+
+    row: Row
+
+
+class Ext(msgspec.Struct, tag_field="object", tag="ext"):
+    """A resource holding a msgpack extension."""
+
+    blob: msgspec.msgpack.Ext
+
+
+@pytest.mark.parametrize(("schemas", "message"), [
+    (Schemas([Odd]), "Row is array_like"), (Schemas([Ext]), "cannot draw JSON for ExtType")])
+def test_types_json_objects_cannot_hold_are_refused(schemas: Schemas, message: str) -> None:
+    """An array-like Struct or a msgpack extension is a TypeError naming it."""
+    with pytest.raises(TypeError, match=message):
+        payloads(schemas, next(iter(schemas.head)))
 
 
 def test_unknown_names_are_refused() -> None:
@@ -283,3 +313,48 @@ def test_an_up_transform_that_breaks_the_head_shape_fails(tmp_path: Path) -> Non
             "(version 2022-03-07, change 2023_05_01_customer_required)") in output
     assert re.search(r"(Falsifying example|Failing test case): up_from_2022_03_07\(", output)
     assert "'charge.create'" in output
+
+
+def run_versions(changes: Path, **options: Any) -> None:
+    """Run verify's test at each of its versions, here."""
+    test = verify(changes, max_examples=20, **options)
+    for version in test.pytestmark[0].args[1]:  # type: ignore[attr-defined]
+        test(version)
+
+
+def test_a_transform_that_raises_fails_naming_the_change(tmp_path: Path) -> None:
+    """A down that raises on a valid head payload fails the law that down migrates it."""
+    broken = {**SOUND, "2023_05_01_amount_inverted.py": '''
+        """Amounts were inverted."""
+        from datever import Change, convert
+
+        change = Change(released="2023-05-01", resources={
+            "charge": [convert("amount", down=lambda v: 1 // v, up=int, old_type=int)],
+        })
+    '''}
+    with pytest.raises(AssertionError, match=r"law broken: down of a valid payload migrates "
+                       r"\(version 2022-03-07, change 2023_05_01_amount_inverted\)"):
+        run_versions(write_history(tmp_path, broken), versions=["2022-03-07"])
+
+
+def test_a_lossless_change_that_loses_fails_the_round_trip(tmp_path: Path) -> None:
+    """A change declared lossless whose up does not undo its down fails the round trip."""
+    broken = {**SOUND, "2023_05_01_amount_positive.py": '''
+        """Amounts may be negative (they were positive)."""
+        from datever import Change, convert
+
+        change = Change(released="2023-05-01", resources={
+            "charge": [convert("amount", down=abs, up=int, old_type=int, lossless=True)],
+        })
+    '''}
+    with pytest.raises(AssertionError, match=r"law broken: round trip: up\(down\(x\)\) == x "
+                       r"for a lossless change \(version 2022-03-07, "
+                       r"change 2023_05_01_amount_positive\)"):
+        run_versions(write_history(tmp_path, broken), versions=["2022-03-07"])
+
+
+def test_verify_takes_schemas_without_request_bodies(tmp_path: Path) -> None:
+    """With no request body declared, only the down laws run, and they pass."""
+    responses_only = SCHEMAS_PY.replace(', requests={"charge.create": ChargeCreate}', "")
+    sound = {"2022_03_07_status_succeeded.py": SOUND["2022_03_07_status_succeeded.py"]}
+    run_versions(write_history(tmp_path, sound, responses_only))
