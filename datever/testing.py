@@ -357,10 +357,10 @@ class _Laws:
     def _compiled(self, run: Callable[[], Any], expected: Any, direction: str) -> None:
         try:
             got = run()
-        except MigrationError as exc:  # pragma: no cover - a compiler bug, not a history's
+        except MigrationError as exc:  # pragma: no cover - compiled and reference disagree
             self._fail(f"compiled {direction} migrates what the reference migrates",
                        exc.change, str(exc))
-        if got != expected:  # pragma: no cover - a compiler bug, not a history's
+        if got != expected:  # pragma: no cover - compiled and reference disagree
             self._fail(f"compiled equals reference ({direction})", None,
                        f"compiled {got!r}\nreference {expected!r}")
 
