@@ -153,9 +153,12 @@ class Engine:
         try:
             return pipeline.run(payload, resource)
         except MigrationError as exc:
-            error = exc
+            error: MigrationError | None = exc
             if exc.reason == "transform":
-                error = _replayed(pipeline, original(), resource, exc)
+                error, result = _replayed(pipeline, original(), resource, exc)
+                if error is None:
+                    return result
+            assert error is not None
             raise _stamped(error, pipeline) from error.__cause__
         except Exception as exc:  # not raised by a transform: a walk that could not finish
             raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
@@ -210,22 +213,28 @@ def _stamped(error: MigrationError, pipeline: Pipeline) -> MigrationError:
 
 
 def _replayed(pipeline: Pipeline, original: Any, resource: str | None,
-              compiled: MigrationError) -> MigrationError:
-    """The reference interpreter's error on ``original`` when it blames another place.
+              compiled: MigrationError) -> tuple[MigrationError | None, Any]:
+    """What the reference interpreter makes of ``original`` after a compiled failure:
+    ``(error, None)``, or ``(None, result)`` when it succeeds.
 
     The compiled pipeline runs all of one resource's changes together, the
     interpreter one change over the whole payload at a time: with two faults
-    in a payload they can meet different ones first. The interpreter is the
-    definition, so its error wins; the compiled one (whose traceback shows
-    the generated line) is kept when they agree, or when only it fails.
+    in a payload they can meet different ones first, and a nested resource the
+    compiled walk migrates first may be one an older change would have
+    collapsed to its id before anything failed on it. The interpreter is the
+    definition, so its outcome wins: its result when it succeeds, its error
+    when it blames another place; the compiled error (whose traceback shows
+    the generated line) is kept when they agree.
     """
     try:
-        reference_run(original, pipeline.changes, pipeline.direction,
-                      discriminator=pipeline.discriminator, resource=resource)
+        result = reference_run(original, pipeline.changes, pipeline.direction,
+                               discriminator=pipeline.discriminator, resource=resource)
     except MigrationError as reference:
         where = (reference.change, reference.resource, reference.path, reference.reason)
         if where != (compiled.change, compiled.resource, compiled.path, compiled.reason):
-            return reference
+            return reference, None
+        return compiled, None
     except Exception:  # the interpreter cannot do better than the compiled error
-        return compiled
+        return compiled, None
+    return None, result
     return compiled

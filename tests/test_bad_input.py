@@ -523,3 +523,22 @@ def test_where_both_fail_they_blame_the_same_change() -> None:
     assert expected == ("error", "c2", "alpha", "$", "transform")
     assert outcome(lambda: engine.down(TWO_FAULTS, "v1")) == expected
     assert outcome(lambda: engine.down_json(msgspec.json.encode(TWO_FAULTS), "v1")) == expected
+
+
+def test_a_nested_resource_an_older_change_collapses_never_fails_the_compiled_walk() -> None:
+    """Down to v1 the reference collapses a charge's customer to its id (2020-08-24) before
+    the 2019 timestamp change could see the customer's out-of-range `created`; the compiled
+    walk migrates the nested customer first and fails, so the engine gives the reference's
+    result: compiled equals reference on this input too."""
+    import random
+    from pathlib import Path
+
+    from datever import Engine, reference_down
+    from tests.reference import load_samples
+
+    engine = Engine.from_directory(Path(__file__).parent.parent / "changes")
+    charge = load_samples().charge(random.Random(3))
+    charge["customer"] = {**load_samples().customer(random.Random(3)),
+                          "created": -62135596801}
+    assert engine.down(charge, "v1") == reference_down(charge, engine.resolve("v1"))
+    assert engine.down(charge, "v1")["customer"] == charge["customer"]["id"]
