@@ -27,6 +27,7 @@ from datever import changelog, scaffold
 from datever.changes import SCHEMAS_FILE, Change, load_schemas
 from datever.check import Problem, collect_problems, history_problems, lock_problems
 from datever.cli_parser import parse
+from datever.config import Config, ConfigError, find_config
 from datever.engine import Engine
 from datever.errors import ChangeError, DateverError, VersionError
 from datever.lifecycle import Lifecycle
@@ -603,10 +604,39 @@ _HANDLERS: dict[str, Callable[[_Context], int]] = {
 }
 
 
+def _configure(args: argparse.Namespace) -> Config | None:
+    """Fill the options the command line leaves unsaid from ``[tool.datever]`` (see
+    datever.config), unless the command line names another history (--changes or
+    --timeline)."""
+    if args.changes or args.timeline:
+        return None
+    config = find_config()
+    if config is None:
+        return None
+    if config.timeline and args.command != "new":
+        args.timeline = config.timeline
+    elif config.changes:
+        args.changes = str(config.path(config.changes))
+    for key in ("schemas", "routes", "lifecycle", "title"):
+        if getattr(args, key, False) is None:
+            setattr(args, key, getattr(config, key))
+    if getattr(args, "lock", False) is None and config.lock:
+        args.lock = str(config.path(config.lock))
+    root = str(config.root.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return config
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args, command = parse(list(sys.argv[1:] if argv is None else argv))
     ctx = _Context(args, command)
+    try:
+        _configure(args)
+    except ConfigError as exc:
+        ctx.error(str(exc))
+        return 2
     try:
         return int(_HANDLERS[args.command](ctx))
     except VersionError as exc:
