@@ -37,6 +37,10 @@ _EXAMPLES = """examples:
   datever openapi 2021-06-07 --routes myapi.routes:ROUTES    its OpenAPI 3.1 document
   datever resolve X --today 2024-01-01      options go before or after the command
 
+configuration: options left unsaid come from [tool.datever] in the nearest
+pyproject.toml (changes, timeline, schemas, routes, lifecycle, lock, title),
+unless --changes or --timeline names another history.
+
 exit status: 0 ok, 1 problems found or failures, 2 usage error or bad version
 """
 
