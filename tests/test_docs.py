@@ -13,7 +13,9 @@ A block is found by its fence and run according to its info string:
 - no info string: the output of the command in the last inline code span of
   the paragraph just before it, compared exactly; a last line ``…`` elides
   the rest;
-- ``text``: a map of the repository, whose paths and modules must exist.
+- ``text``: a map of the repository, whose paths and modules must exist;
+- ``toml``: a part of the repository's ``pyproject.toml``, which must hold it
+  verbatim and read as datever's configuration.
 
 The opening block of README.md is the exception: its first command runs as
 written in the repository; its second must be the command ``.ci/run`` runs
@@ -50,7 +52,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ("README.md", "examples/README.md")
-LINKED = (".venv", "changes", "examples")
+LINKED = (".venv", "changes", "examples", "pyproject.toml")
 DEMO_PORT = "127.0.0.1:8000"
 SERVICE = "-m examples.payments"
 MAX_NOT_RUN = 2
@@ -246,6 +248,9 @@ class Document:
             elif block.lang == "text":
                 if check:
                     _check_map(block)
+            elif block.lang == "toml":
+                if check:
+                    _check_pyproject(block, self.scratch)
             else:
                 pytest.fail(f"{block.id}: no rule runs a {block.lang!r} block")
 
@@ -320,6 +325,17 @@ def _check_map(block: Block) -> None:
     for folder, names in (("datever", library.split(":", 1)[1]), ("datever/web", web)):
         for name in re.findall(r"[a-z_]+", re.sub(r"[(].*?[)]", "", names)):
             assert (ROOT / folder / f"{name}.py").exists(), f"{block.id}: no {folder}/{name}.py"
+
+
+def _check_pyproject(block: Block, scratch: Path) -> None:
+    """The block is a verbatim part of pyproject.toml, and datever reads it as printed."""
+    from datever.config import read_config
+
+    assert block.text in (ROOT / "pyproject.toml").read_text(encoding="utf-8"), (
+        f"{block.id}: pyproject.toml does not hold this block as printed")
+    alone = scratch / "block.toml"
+    alone.write_text(block.text, encoding="utf-8")
+    assert read_config(alone) is not None, f"{block.id}: no [tool.datever] table"
 
 
 @pytest.fixture(scope="module")
@@ -408,6 +424,8 @@ def _synthetic(tmp_path: Path, lang: str, text: str, paragraph: str = "") -> tup
     ("", "a\nx\n…\n", "Its output, from `printf 'a\\nb\\nc\\n'`:"),
     ("text", "datever/  the library: engine, teleport\nchanges/  changes\n", ""),
     ("text", "datever/  the library: engine\nnowhere/  a folder that is not there\n", ""),
+    ("toml", '[tool.datever]\nchanges = "elsewhere"\n', ""),
+    ("toml", "[tool.ruff]\n", ""),
 ])
 def test_a_block_that_fails_as_printed_fails(tmp_path: Path, lang: str, text: str,
                                              paragraph: str) -> None:
