@@ -27,7 +27,7 @@ from datever import changelog, scaffold
 from datever.changes import SCHEMAS_FILE, Change, load_schemas
 from datever.check import Problem, collect_problems, history_problems, lock_problems
 from datever.cli_parser import parse
-from datever.config import Config, ConfigError, find_config
+from datever.config import PYPROJECT, Config, ConfigError, find_config
 from datever.engine import Engine
 from datever.errors import ChangeError, DateverError, VersionError
 from datever.lifecycle import Lifecycle
@@ -74,7 +74,8 @@ def _import_object(spec: str, option: str, kinds: tuple[type, ...], what: str = 
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise _UsageError(f"{option} {spec!r}: no module named {exc.name!r}") from None
-        raise
+        raise _UsageError(f"{option} {spec!r}: importing {module_name} needs {exc.name!r}, "
+                          "which is not installed") from None
     for part in attr.split("."):
         if not hasattr(found, part):
             raise _UsageError(f"{option} {spec!r}: {module_name} has no attribute {attr!r}")
@@ -83,6 +84,11 @@ def _import_object(spec: str, option: str, kinds: tuple[type, ...], what: str = 
         raise _UsageError(f"{option} {spec}: got {type(found).__name__}, not " + (
             what or " or ".join(f"a {kind.__module__}.{kind.__qualname__}" for kind in kinds)))
     return found
+
+
+def _said(args: argparse.Namespace, key: str) -> str:
+    """Who gave option ``key``: ``--key``, or the configuration file's table."""
+    return str(getattr(args, "configured", {}).get(key, f"--{key}"))
 
 
 class _Context:
@@ -112,7 +118,8 @@ class _Context:
 
     def engine(self) -> Engine:
         if self._engine is None and self.args.timeline:
-            found = _import_object(self.args.timeline, "--timeline", (Timeline, Engine))
+            found = _import_object(self.args.timeline, _said(self.args, "timeline"),
+                                   (Timeline, Engine))
             self._engine = Engine(found) if isinstance(found, Timeline) else found
         elif self._engine is None:
             if not self.changes_dir.is_dir():
@@ -126,7 +133,8 @@ class _Context:
 
     def lifecycle(self) -> Lifecycle | None:
         spec = getattr(self.args, "lifecycle", None)
-        return None if spec is None else _import_object(spec, "--lifecycle", (Lifecycle,))
+        return None if spec is None else _import_object(spec, _said(self.args, "lifecycle"),
+                                                             (Lifecycle,))
 
     def usage_error(self, message: str) -> int:
         """Say what is wrong with the command line, as argparse does: exit status 2."""
@@ -342,7 +350,8 @@ def _routes_table(ctx: _Context) -> Routes | None:
     spec = ctx.args.routes
     if spec is None:
         return None
-    found = _import_object(spec, "--routes", (object,))
+    said = _said(ctx.args, "routes")
+    found = _import_object(spec, said, (object,))
     table = getattr(found, "routes", found)
     if isinstance(table, Routes):
         return table
@@ -350,8 +359,8 @@ def _routes_table(ctx: _Context) -> Routes | None:
         try:
             return Routes.from_mapping(table)
         except ValueError as exc:
-            raise _UsageError(f"--routes {spec}: {exc}") from None
-    raise _UsageError(f"--routes {spec}: got {type(found).__name__}, not a "
+            raise _UsageError(f"{said} {spec}: {exc}") from None
+    raise _UsageError(f"{said} {spec}: got {type(found).__name__}, not a "
                       'datever.web.routing.Routes, a mapping of "METHOD /path" to resource, '
                       "or an object with such .routes")
 
@@ -433,7 +442,7 @@ def _lock_problems(ctx: _Context) -> list[Problem]:
     if spec is None and not (ctx.changes_dir / SCHEMAS_FILE).is_file():
         return [Problem("error", "lock", f"the lock names no head schemas: give --schemas "
                         f"MODULE:ATTR or declare them in {SCHEMAS_FILE}", str(path))]
-    head = _head(spec, "--schemas" if ctx.args.schemas else f"{path} names schemas",
+    head = _head(spec, _said(ctx.args, "schemas") if ctx.args.schemas else f"{path} names schemas",
                  directory=ctx.changes_dir)
     changes = (ctx.engine().timeline.changes if ctx.args.timeline
                else loadable_changes(ctx.changes_dir))
@@ -474,7 +483,7 @@ def _cmd_openapi(ctx: _Context) -> int:
     from datever.schemas import Schemas
 
     routes, lifecycle = _routes_table(ctx), ctx.lifecycle()
-    schemas = (_import_object(ctx.args.schemas, "--schemas", (Schemas,))
+    schemas = (_import_object(ctx.args.schemas, _said(ctx.args, "schemas"), (Schemas,))
                if ctx.args.schemas else None)
     source: Path | Timeline = ctx.changes_dir
     discriminator = "object"
@@ -613,13 +622,17 @@ def _configure(args: argparse.Namespace) -> Config | None:
     config = find_config()
     if config is None:
         return None
+    table = f"{config.root / PYPROJECT} [tool.datever]"
+    args.configured = {}
     if config.timeline and args.command != "new":
         args.timeline = config.timeline
+        args.configured["timeline"] = f"{table} timeline"
     elif config.changes:
         args.changes = str(config.path(config.changes))
     for key in ("schemas", "routes", "lifecycle", "title"):
-        if getattr(args, key, False) is None:
+        if getattr(args, key, False) is None and getattr(config, key) is not None:
             setattr(args, key, getattr(config, key))
+            args.configured[key] = f"{table} {key}"
     if getattr(args, "lock", False) is None and config.lock:
         args.lock = str(config.path(config.lock))
     root = str(config.root.resolve())

@@ -166,3 +166,19 @@ def test_the_table_may_name_a_timeline_object(tmp_path: Path) -> None:
     result = run("resolve", "2021-06-07", "--json", cwd=root / "api" / "deep")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["release"] == "2021-03-01"
+
+
+def test_a_missing_dependency_of_the_routes_module_is_named(tmp_path: Path) -> None:
+    """A routes module that imports a package not installed is a usage error naming it,
+    not a traceback."""
+    root = project(tmp_path, '''
+        [tool.datever]
+        changes = "api/changes"
+        routes = "api.routes:ROUTES"
+    ''')
+    (root / "api" / "routes.py").write_text("import no_such_framework\n\nROUTES = {}\n")
+    result = run("check", cwd=root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert ("pyproject.toml [tool.datever] routes 'api.routes:ROUTES': importing api.routes "
+            "needs 'no_such_framework', which is not installed") in result.stderr
