@@ -17,19 +17,19 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from datever import changelog, scaffold
+from datever import bulk, changelog, scaffold
 from datever.changes import SCHEMAS_FILE, Change, load_schemas
 from datever.check import Problem, collect_problems, history_problems, lock_problems
 from datever.cli_parser import parse
 from datever.config import PYPROJECT, Config, ConfigError, find_config
 from datever.engine import Engine
-from datever.errors import ChangeError, DateverError, VersionError
+from datever.errors import ChangeError, VersionError
 from datever.lifecycle import Lifecycle
 from datever.lock import (
     LOCK_FILE,
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _MB = 1 << 20
+_DECODER = msgspec.json.Decoder()
 Json = dict[str, Any]
 Row = tuple[str, str | Sequence[str]]
 
@@ -504,33 +505,31 @@ def _cmd_openapi(ctx: _Context) -> int:
 
 
 class _Migration:
-    """Migrates inputs one JSON document or NDJSON line at a time, and counts them."""
+    """Migrates inputs (one JSON document, or NDJSON line by line, with ``--jobs``
+    processes), writes the results in input order and counts them."""
 
     def __init__(self, ctx: _Context, version: Version, sink: IO[bytes],
                  advance: Callable[[int], object]) -> None:
         self.ctx, self.args, self.version, self.sink = ctx, ctx.args, version, sink
-        self.engine, self.decoder, self.advance = ctx.engine(), msgspec.json.Decoder(), advance
-        self.lines = self.migrated = self.failed = 0
+        self.engine, self.advance = ctx.engine(), advance
+        self.task = bulk.Task(ctx.args.version, up=ctx.args.up, resource=ctx.args.resource,
+                              today=ctx.today)
+        self.factory = functools.partial(
+            _rebuilt, None if ctx.args.timeline else str(ctx.changes_dir.resolve()),
+            ctx.args.timeline, tuple(sys.path[:2]))
+        self.lines = self.migrated = self.failed = self.bytes = 0
         self.stopped = False
 
-    def one(self, data: bytes, where: str) -> None:
-        """Write ``data`` migrated, or report why it could not be."""
-        self.lines += 1
-        try:
-            if self.args.up:
-                out = self.engine.up_json(data, self.version, resource=self.args.resource)
-            else:
-                out = self.engine.down_json(data, self.version, resource=self.args.resource)
-            if out is data:  # returned without decoding: still say when it is not JSON
-                self.decoder.decode(data)
-        except (DateverError, msgspec.DecodeError) as exc:
-            self.failed += 1
-            self.stopped = self.args.strict
-            self.ctx.error(f"{where}: " + (f"invalid JSON: {exc}"
-                                           if isinstance(exc, msgspec.DecodeError) else str(exc)))
+    def _report(self, result: bulk.Result, name: str) -> None:
+        if isinstance(result, bulk.Migrated):
+            self.lines += result.count
+            self.migrated += result.count
+            self.sink.write(result.output)
             return
-        self.migrated += 1
-        self.sink.write(out + b"\n")
+        self.lines += 1
+        self.failed += 1
+        self.stopped = self.args.strict
+        self.ctx.error(f"{name}{result.error}")
 
     def stream(self, source: IO[bytes], name: str) -> None:
         """One JSON document (over one line or several), or NDJSON line by line."""
@@ -539,23 +538,51 @@ class _Migration:
         if first.strip() and not self._is_json(first):
             whole = first + source.read()
             if self._is_json(whole):
-                self.advance(len(whole))
-                self.one(whole, name)
+                self._counted(len(whole))
+                for result in bulk.migrate_stream(self.engine, [whole], self.task):
+                    self._report(result, f"{name}: ")
                 return
             first, *lines = whole.splitlines(keepends=True)
-        for number, line in enumerate(itertools.chain([first], lines), 1):
-            self.advance(len(line))
-            if line.strip():
-                self.one(line.strip(), f"{name}:{number}")
-            if self.stopped:
-                return
-
-    def _is_json(self, data: bytes) -> bool:
+        results = bulk.migrate_stream(self.engine, self._read(itertools.chain([first], lines)),
+                                      self.task, jobs=self.args.jobs,
+                                      engine_factory=self.factory)
         try:
-            self.decoder.decode(data)
+            for result in results:
+                number = result.number if isinstance(result, bulk.Failed) else 0
+                self._report(result, f"{name}:{number}: ")
+                if self.stopped:
+                    return
+        finally:
+            results.close()  # --strict: the workers stop too
+
+    def _counted(self, size: int) -> None:
+        self.bytes += size
+        self.advance(size)
+
+    def _read(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        for line in lines:
+            self._counted(len(line))
+            yield line
+
+    @staticmethod
+    def _is_json(data: bytes) -> bool:
+        try:
+            _DECODER.decode(data)
         except msgspec.DecodeError:
             return False
         return True
+
+
+def _rebuilt(changes: str | None, timeline: str | None, path: tuple[str, ...]) -> Engine:
+    """The engine of --changes or --timeline, built again in a --jobs worker process."""
+    for folder in reversed(path):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    if timeline is not None:
+        found = _import_object(timeline, "--timeline", (Timeline, Engine))
+        return Engine(found) if isinstance(found, Timeline) else found
+    assert changes is not None
+    return Engine.from_directory(changes)
 
 
 def _size(name: str) -> int:
@@ -594,9 +621,12 @@ def _cmd_migrate(ctx: _Context) -> int:
             if migration.stopped:
                 break
         sys.stdout.buffer.flush()
+    elapsed = time.perf_counter() - started
+    rate = (f" ({migration.bytes / _MB / elapsed:.1f} MB/s, "
+            f"{migration.lines / elapsed:,.0f} documents/s)" if elapsed > 0 else "")
     ctx.err.print(f"{'up from' if args.up else 'down to'} {version.name}: "
                   f"{_plural(migration.lines, 'line')}, {migration.migrated} migrated, "
-                  f"{migration.failed} failed, {time.perf_counter() - started:.2f} s"
+                  f"{migration.failed} failed, {elapsed:.2f} s{rate}"
                   + ("; stopped at the first failure (--strict)" if migration.stopped else ""))
     return 1 if migration.failed else 0
 

@@ -16,6 +16,18 @@ from datever.errors import ChangeError
 __all__ = ["COMMANDS", "parse"]
 
 
+def _jobs(text: str) -> int:
+    """--jobs N: a count of processes, 0 for one per core."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (0: one "
+                                         "per core)")
+    return jobs
+
+
 def _day(text: str) -> dt.date:
     try:
         return parse_release_date(text)
@@ -91,6 +103,7 @@ names (heuristics).
   datever migrate 2021-06-07 charge.json    one JSON document down to 2021-06-07
   cat events.ndjson | datever migrate v1 > v1.ndjson     NDJSON from stdin
   datever migrate 2021-06-07 --up --resource charge.create body.json
+  datever migrate v1 events.ndjson --jobs 0 > v1.ndjson  on every core, in order
 
 output: the migrated JSON, one document per line (it is JSON already: no --json);
 the summary and errors go to stderr.
@@ -199,6 +212,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                          help="migrate requests up from VERSION instead of responses down")
     migrate.add_argument("--resource", help="the root's resource type (required with --up)")
     migrate.add_argument("--strict", action="store_true", help="stop at the first failure")
+    migrate.add_argument("--jobs", metavar="N", type=_jobs, default=1,
+                         help="worker processes for NDJSON (default 1; 0: one per core); "
+                         "output keeps the input's order")
     migrate.add_argument("--progress", action="store_true",
                          help="a progress bar even when stderr is not a terminal")
     return parser, sub
