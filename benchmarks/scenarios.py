@@ -19,8 +19,8 @@ import msgspec
 import datever
 import datever.pipeline
 import datever.versions
+from benchmarks import bulk, data
 from benchmarks import contenders as c
-from benchmarks import data
 from benchmarks.report import Row, Scenario, Target
 
 SEED = 0
@@ -293,4 +293,6 @@ SCENARIOS: dict[str, Callable[[c.Settings], Scenario]] = {
     "fusion": fusion,
     "nothing": nothing_to_do,
     "startup": startup,
+    "bulk": bulk.stored_payloads,
+    "webhooks": bulk.webhook_batch,
 }

@@ -17,7 +17,7 @@ from benchmarks import contenders as c
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = {"reference_api_v1", "synthetic_100", "fusion_1000_vs_10", "nothing_to_do",
-             "startup_1000"}
+             "startup_1000", "bulk_stored", "bulk_events"}
 QUICK = c.Settings(rounds=1, round_ns=1, startup_rounds=1)
 
 
@@ -90,3 +90,26 @@ def test_unchecked_candidate_is_refused() -> None:
     """Only a baseline may go unchecked: a candidate without an expected output is an error."""
     with pytest.raises(c.BenchmarkError, match="must say what it returns"):
         c.verify(c.Contender("anything", lambda: b"{}", c.UNCHECKED))
+
+
+def test_a_bulk_job_that_differs_stops_the_measurement() -> None:
+    """A bulk contender whose output differs from the one-process output is refused
+    before anything is timed."""
+    from benchmarks import bulk
+    from benchmarks.report import Scenario
+
+    jobs = {"one": lambda: b"a\n", "all cores": lambda: b"b\n", "floor": lambda: b"x\n"}
+    with pytest.raises(c.BenchmarkError, match="all cores differs"):
+        bulk._scenario(Scenario("s", "s", "s"), jobs, [b"a\n"], QUICK)
+
+
+def test_bulk_rows_give_throughput_of_equal_outputs() -> None:
+    """Equal outputs are timed: one row per job and a MB/s note each."""
+    from benchmarks import bulk
+    from benchmarks.report import Scenario
+
+    jobs = {"one": lambda: b"a\n", "two": lambda: b"a\n", "floor": lambda: b"z\n"}
+    scenario = bulk._scenario(Scenario("s", "s", "s"), jobs, [b"a\n"], QUICK)
+    assert [row.name for row in scenario.rows] == ["one", "two", "floor"]
+    assert [row.role for row in scenario.rows] == ["candidate", "candidate", "floor"]
+    assert all(" MB/s, " in note for note in scenario.notes)
