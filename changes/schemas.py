@@ -33,7 +33,7 @@ class Shape(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Address(Shape):
-    """A postal address (a customer's, or the one a customer creation request sends)."""
+    """A customer's postal address."""
 
     line1: str | None
     city: str | None
@@ -207,6 +207,15 @@ class CustomerCreateSettings(Shape, kw_only=True):
     footer: str | None = None
 
 
+class AddressCreate(Shape, kw_only=True):
+    """The address a customer creation request sends: any part may be left out."""
+
+    line1: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
 class CustomerCreate(Shape, kw_only=True):
     """The body of a customer creation request."""
 
@@ -214,7 +223,7 @@ class CustomerCreate(Shape, kw_only=True):
     name: str | None = None
     balance: Balance = 0
     default_currency: Currency | None = None
-    address: Address | None = None
+    address: AddressCreate | None = None
     invoice_settings: CustomerCreateSettings | None = None
     default_payment_method: str | None = None
     tax_exempt: Literal["none", "exempt", "reverse"] = "none"
