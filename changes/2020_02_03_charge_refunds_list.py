@@ -13,7 +13,8 @@ from datever import Change, custom
 
 # In old_types a string names a resource. The array holds what the head's list envelope
 # holds (the data of a list may be any response resource), so older versions say so too.
-_ITEM = Union["refund", "charge", "customer", "payment_method", "event"]  # noqa: UP007
+_LISTED = ("refund", "charge", "customer", "payment_method", "event")
+_ITEM = Union[_LISTED]  # noqa: UP007 - names, not types: a | b would not build the union
 
 
 def _list_to_array(charge: dict[str, Any]) -> None:
