@@ -9,6 +9,9 @@ request amount with more decimals is rejected.
 """
 
 from decimal import Context, Decimal, InvalidOperation
+from typing import Annotated
+
+from msgspec import Meta
 
 from datever import Change, convert
 
@@ -18,6 +21,8 @@ _DIGITS = 18  # at most 18 digits of cents: every amount fits a signed 64-bit in
 _TOO_MANY_CENTS = 10**_DIGITS
 _LONGEST = 40  # characters of a decimal string: the digits, a sign, a point, some zeros
 _EXACT = Context(prec=_LONGEST)  # such a string has no more digits: scaling never rounds
+# what older versions send and see: the head's 0 to 99999999 cents, as "0.00" to "999999.99"
+_DECIMAL = Annotated[str, Meta(pattern=r"^[0-9]{1,6}\.[0-9]{2}$")]
 
 
 def _cents_to_decimal(cents: int) -> str:
@@ -61,11 +66,11 @@ change = Change(
         # resources.py says which request bodies share these properties
         "charge": [
             convert("amount", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True,
-                    old_type=str),
+                    old_type=_DECIMAL),
             convert("amount_refunded", down=_cents_to_decimal, up=_decimal_to_cents,
-                    lossless=True, old_type=str),
+                    lossless=True, old_type=_DECIMAL),
         ],
         "refund": [convert("amount", down=_cents_to_decimal, up=_decimal_to_cents,
-                           lossless=True, old_type=str)],
+                           lossless=True, old_type=_DECIMAL)],
     },
 )

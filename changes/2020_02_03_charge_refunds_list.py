@@ -7,11 +7,14 @@ refunds; the rest are fetched from `url`. Older versions still get the array
 (only the first page when `has_more` is true, which is why this is lossy).
 """
 
-from typing import Any
+from typing import Any, Union
 
 from datever import Change, custom
 
-_REFUND = "refund"  # in old_types, a string names a resource: older versions list refunds
+# In old_types a string names a resource. The array holds what the head's list envelope
+# holds (the data of a list may be any response resource), so older versions say so too.
+_LISTED = ("refund", "charge", "customer", "payment_method", "event")
+_ITEM = Union[_LISTED]  # noqa: UP007 - names, not types: a | b would not build the union
 
 
 def _list_to_array(charge: dict[str, Any]) -> None:
@@ -42,7 +45,7 @@ change = Change(
                 # it moves the nested refunds without reading them, so the
                 # order in which they are migrated does not matter here
                 touches=("refunds",),
-                old_types={"refunds": list[_REFUND]},
+                old_types={"refunds": list[_ITEM]},
             )
         ],
     },

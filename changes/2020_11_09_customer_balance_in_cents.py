@@ -8,6 +8,9 @@ new name and type too. Older versions still see and send
 """
 
 from decimal import Context, Decimal, InvalidOperation
+from typing import Annotated
+
+from msgspec import Meta
 
 from datever import Change, convert, rename
 
@@ -17,6 +20,8 @@ _DIGITS = 18  # at most 18 digits of cents: every balance fits a signed 64-bit i
 _TOO_MANY_CENTS = 10**_DIGITS
 _LONGEST = 40  # characters of a decimal string: the digits, a sign, a point, some zeros
 _EXACT = Context(prec=_LONGEST)  # such a string has no more digits: scaling never rounds
+# what older versions send and see: the head's balance of at most 12 digits of cents
+_DECIMAL = Annotated[str, Meta(pattern=r"^-?[0-9]{1,10}\.[0-9]{2}$")]
 
 
 def _cents_to_decimal(cents: int) -> str:
@@ -59,7 +64,7 @@ change = Change(
         "customer": [
             rename("account_balance", "balance"),
             convert("balance", down=_cents_to_decimal, up=_decimal_to_cents, lossless=True,
-                    old_type=str),
+                    old_type=_DECIMAL),
         ],
     },
 )

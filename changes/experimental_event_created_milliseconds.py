@@ -6,7 +6,14 @@ counts milliseconds; every released version still counts seconds (rounded
 down, hence lossy).
 """
 
+from typing import Annotated
+
+from msgspec import Meta
+
 from datever import Change, convert
+
+# what released versions see: Unix seconds, up to the end of the year 9999
+_SECONDS = Annotated[int, Meta(ge=0, le=253_402_300_799)]
 
 
 def _to_seconds(milliseconds: int) -> int:
@@ -21,6 +28,6 @@ change = Change(
     stage="experimental",
     resources={
         "event": [convert("created", down=_to_seconds, up=_to_milliseconds, lossless=False,
-                           old_type=int)],
+                           old_type=_SECONDS)],
     },
 )

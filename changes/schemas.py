@@ -10,11 +10,22 @@ walked for resources.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from datever import Schemas
+
+#: an amount in cents: at most 999,999.99 in any currency (Stripe's own limit)
+Amount = Annotated[int, msgspec.Meta(ge=0, le=99_999_999)]
+#: what a customer owes (positive) or is owed (negative), in cents
+Balance = Annotated[int, msgspec.Meta(ge=-999_999_999_999, le=999_999_999_999)]
+#: a lowercase ISO 4217 code
+Currency = Annotated[str, msgspec.Meta(pattern="^[a-z]{3}$")]
+#: Unix seconds, from the epoch to the end of the year 9999
+Timestamp = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799)]
+#: Unix milliseconds, over the same span
+TimestampMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]
 
 
 class Shape(msgspec.Struct, forbid_unknown_fields=True):
@@ -22,7 +33,7 @@ class Shape(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Address(Shape):
-    """A postal address (a customer's, or the one a customer creation request sends)."""
+    """A customer's postal address."""
 
     line1: str | None
     city: str | None
@@ -42,14 +53,14 @@ class Customer(Shape, tag_field="object", tag="customer"):
     id: str
     email: str | None
     name: str | None
-    balance: int
-    default_currency: str | None
+    balance: Balance
+    default_currency: Currency | None
     address: Address
     invoice_settings: InvoiceSettings
     default_payment_method: str | None
     tax_exempt: Literal["none", "exempt", "reverse"]
     phone_number: str | None
-    created: int
+    created: Timestamp
     metadata: dict[str, str]
     livemode: bool
 
@@ -87,7 +98,7 @@ class PaymentMethod(Shape, tag_field="object", tag="payment_method"):
     bank_account: BankAccount | None
     billing_details: BillingDetails
     customer: str | None
-    created: int
+    created: Timestamp
     metadata: dict[str, str]
     livemode: bool
 
@@ -96,12 +107,12 @@ class Refund(Shape, tag_field="object", tag="refund"):
     """A refund: its charge is expanded when listed on its own, an id inside a charge."""
 
     id: str
-    amount: int
-    currency: str
+    amount: Amount
+    currency: Currency
     charge: str | Charge
     status: Literal["succeeded", "pending", "failed"]
     reason: Literal["duplicate", "suspected_fraud", "customer_request"] | None
-    created: int
+    created: Timestamp
     metadata: dict[str, str]
 
 
@@ -126,9 +137,9 @@ class Charge(Shape, tag_field="object", tag="charge"):
     """A charge: its customer and payment method expanded, its refunds listed."""
 
     id: str
-    amount: int
-    amount_refunded: int
-    currency: str
+    amount: Amount
+    amount_refunded: Amount
+    currency: Currency
     status: Literal["succeeded", "pending", "declined", "requires_confirmation"]
     captured: bool
     capture_method: Literal["automatic", "manual"]
@@ -139,7 +150,7 @@ class Charge(Shape, tag_field="object", tag="charge"):
     receipt_email: str | None
     outcome: Outcome
     refunds: ListEnvelope
-    created: int
+    created: Timestamp
     metadata: dict[str, str]
     livemode: bool
 
@@ -168,7 +179,7 @@ class Event(Shape, tag_field="object", tag="event"):
 
     id: str
     type: str
-    created: int
+    created: TimestampMs
     data: EventData
     pending_webhooks: int
     context: EventContext
@@ -178,8 +189,8 @@ class Event(Shape, tag_field="object", tag="event"):
 class ChargeCreate(Shape, kw_only=True):
     """The body of a charge creation request."""
 
-    amount: int
-    currency: str
+    amount: Amount
+    currency: Currency
     customer: str | None = None
     payment_method: str | None = None
     description: str | None = None
@@ -196,14 +207,23 @@ class CustomerCreateSettings(Shape, kw_only=True):
     footer: str | None = None
 
 
+class AddressCreate(Shape, kw_only=True):
+    """The address a customer creation request sends: any part may be left out."""
+
+    line1: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
 class CustomerCreate(Shape, kw_only=True):
     """The body of a customer creation request."""
 
     email: str | None = None
     name: str | None = None
-    balance: int = 0
-    default_currency: str | None = None
-    address: Address | None = None
+    balance: Balance = 0
+    default_currency: Currency | None = None
+    address: AddressCreate | None = None
     invoice_settings: CustomerCreateSettings | None = None
     default_payment_method: str | None = None
     tax_exempt: Literal["none", "exempt", "reverse"] = "none"
@@ -215,7 +235,7 @@ class RefundCreate(Shape, kw_only=True):
     """The body of a refund creation request."""
 
     charge: str
-    amount: int | None = None
+    amount: Amount | None = None
     reason: Literal["duplicate", "suspected_fraud", "customer_request"] | None = None
     metadata: dict[str, str] = {}
 
@@ -237,13 +257,21 @@ class BankAccountDetails(Shape, kw_only=True):
     routing_number: str | None = None
 
 
+class BillingDetailsCreate(Shape, kw_only=True):
+    """Who pays with a payment method, as a creation request sends it: either may be left
+    out."""
+
+    email: str | None = None
+    name: str | None = None
+
+
 class PaymentMethodCreate(Shape, kw_only=True):
     """The body of a payment method creation request."""
 
     type: Literal["card", "sepa_debit", "us_bank_account"]
     card: CardDetails | None = None
     bank_account: BankAccountDetails | None = None
-    billing_details: BillingDetails | None = None
+    billing_details: BillingDetailsCreate | None = None
     metadata: dict[str, str] = {}
 
 

@@ -407,17 +407,17 @@ def test_a_refusal_the_header_caused_says_vary(client: httpx.Client) -> None:
 # -- bodies datever refuses, in the client's terms ----------------------------------
 
 
-def test_request_body_a_transform_rejects_gets_a_400_with_the_whole_story(
+def test_request_body_its_version_refuses_gets_a_400_with_the_whole_story(
         client: httpx.Client) -> None:
-    """The 400 says what failed, where, in which change, in words pinned here."""
+    """The 400 says what failed and where, in words pinned here: an absurd amount is
+    refused by the v1 shape before any transform runs."""
     response = client.post("/v1/charges", json={**V1_CHARGE, "amount": "1e999000"})
     assert response.status_code == 400
     assert response.json() == {"error": {
-        "type": "invalid_request_body", "reason": "transform",
-        "message": "the request body does not fit charge.create at v1: ValueError: amount "
-                   "'1e999000' has an exponent out of range (at $)",
-        "version": "v1", "resource": "charge.create", "path": "$",
-        "change": "2019_04_15_amounts_in_cents"}}
+        "type": "invalid_request_body", "reason": "invalid",
+        "message": "the request body does not fit charge.create at v1: expected `str` "
+                   "matching regex '^[0-9]{1,6}\\\\.[0-9]{2}$' (at $.amount)",
+        "version": "v1", "resource": "charge.create", "path": "$.amount", "change": None}}
 
 
 def test_request_body_that_is_not_json_gets_a_400(client: httpx.Client) -> None:

@@ -59,8 +59,10 @@ def test_components_are_the_versions_shapes(reference: API) -> None:
     """A charge's amount is a decimal string at v1 and an integer of cents at the head."""
     old, new = (reference.openapi(version, today=DAY)["components"]["schemas"]["Charge"]
                 for version in ("v1", "X"))
-    assert old["properties"]["amount"] == {"type": "string"}
-    assert new["properties"]["amount"] == {"type": "integer"}
+    assert old["properties"]["amount"] == {"type": "string",
+                                           "pattern": r"^[0-9]{1,6}\.[0-9]{2}$"}
+    assert new["properties"]["amount"] == {"type": "integer", "minimum": 0,
+                                           "maximum": 99_999_999}
 
 
 def test_bodies_and_responses_refer_to_components(reference: API) -> None:

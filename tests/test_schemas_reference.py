@@ -4,7 +4,7 @@ shapes derived for that version; the front door serves them."""
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 import pytest
@@ -92,7 +92,7 @@ def test_the_initial_charge_has_the_initial_properties() -> None:
         "source", "description", "statement_descriptor", "receipt_email", "refunds",
         "created", "metadata", "livemode", "failure_code", "failure_message", "refunded",
         "network_status", "risk_level", "paid"}
-    assert charge["amount"] is str
+    assert charge["amount"] == Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}\.[0-9]{2}$")]
     assert charge["customer"] == str | None
     assert charge["status"] == Literal["paid", "pending", "failed", "requires_confirmation"]
 
