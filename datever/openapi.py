@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from datever.endpoints import TEMPLATE_PARAMETER, EndpointOperation
+from datever.openapi_errors import error_responses, error_schema
 from datever.versions import Version, path_version, utc_today
 
 if TYPE_CHECKING:
@@ -159,6 +160,12 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
                      "x-datever-successor": life["successor"]}
     parameters = _version_parameters(version, header, query)
     refs = [{"$ref": f"#/components/parameters/{name}"} for name in parameters]
+    schemas_out: Json = _sound_defaults(shapes["$defs"]) if shapes else {}
+    error = next(name for name in ("Error", "APIError", "DateverError")
+                 if name not in schemas_out)
+    schemas_out[error] = error_schema(version)
+    sunset = lifecycle is not None and lifecycle.status(version, day).sunset is not None
+    queries = _query_parameters(version)
     paths: dict[str, Json] = {}
     canonical: dict[_Key, str] = {}
     for endpoint in _endpoints_at(version, routes):
@@ -166,10 +173,14 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
             continue  # CONNECT has no place in an OpenAPI path item
         key = _key("", endpoint.template)
         template = canonical.setdefault(key, endpoint.template)
-        operation = _operation(endpoint, template, shapes, refs)
+        operation = _operation(endpoint, template, shapes, refs,
+                               queries.get(_key(endpoint.method, endpoint.template), {}))
+        operation["responses"].update(error_responses(
+            version, _REF.format(name=error), request=endpoint.request, sunset=sunset,
+            templated="{" in template, shaped=shapes is not None))
         paths.setdefault(template, {})[endpoint.method.lower()] = {**operation, **marks}
     segment = _path_segment(version.name) if path else None
-    components: Json = {"schemas": _sound_defaults(shapes["$defs"]) if shapes else {}}
+    components: Json = {"schemas": schemas_out}
     if parameters:
         components["parameters"] = parameters
     return {
@@ -181,12 +192,13 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
 
 
 def _operation(endpoint: _Endpoint, template: str, shapes: Json | None,
-               refs: list[Json]) -> Json:
+               refs: list[Json], queries: dict[str, Json]) -> Json:
     names = [part[1:-1] for part in template.strip("/").split("/")
              if TEMPLATE_PARAMETER.fullmatch(part)]
     operation: Json = {
         "parameters": [{"name": name, "in": "path", "required": True,
-                        "schema": {"type": "string"}} for name in names] + refs}
+                        "schema": {"type": "string"}} for name in names]
+        + [queries[name] for name in sorted(queries)] + refs}
     if endpoint.request is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": _media(endpoint, endpoint.request, shapes)}}
@@ -241,7 +253,44 @@ def _sound_defaults(node: Any) -> Any:
     return found
 
 
+def _query_parameters(version: Version) -> dict[_Key, dict[str, Json]]:
+    """The query parameters endpoint changes declared, by endpoint, as ``version`` sees
+    them: the changes it includes applied oldest first (an endpoint it sees renamed
+    takes its parameters along), the pending ones left out."""
+    pending = {id(change) for change in version.pending}
+    found: dict[_Key, dict[str, Json]] = {}
+    for change in version.timeline.changes:
+        if id(change) in pending:
+            continue
+        for op in _endpoint_ops(change):
+            details = op.details
+            if op.kind == "rename_endpoint":
+                moved = found.pop(_key(details["method"], details["old_path"]), None)
+                if moved is not None:
+                    found[_key(details["method"], details["new_path"])] = moved
+                continue
+            params = found.setdefault(_key(details["method"], details.get("path", "")), {})
+            if op.kind in ("add_param", "add_required_param"):
+                params[details["name"]] = _query_parameter(details["name"],
+                                                           details["required"], change)
+            elif op.kind == "rename_param":
+                old = params.pop(details["old"], None)
+                params[details["new"]] = _query_parameter(
+                    details["new"], bool(old and old["required"]), change,
+                    f" (called {details['old']!r} before {change.label})")
+    return found
+
+
+def _query_parameter(name: str, required: bool, change: Change, note: str = "") -> Json:
+    return {"name": name, "in": "query", "required": required,
+            "description": f"Declared by {change.id or change.label}{note}.",
+            "schema": {"type": "string"}}
+
+
 def _version_parameters(version: Version, header: str | None, query: str | None) -> Json:
+    """The header and query parameter a client names its version in. The only value
+    they take here is this document's version: another one is answered in another
+    version's shapes (see that version's document)."""
     found: Json = {}
     for name, where in ((header, "header"), (query, "query")):
         if name:
@@ -249,7 +298,8 @@ def _version_parameters(version: Version, header: str | None, query: str | None)
                 "name": name, "in": where, "required": False,
                 "description": f"The API version; this document describes {version.name}. "
                                "A version in the path prefix comes first.",
-                "schema": {"type": "string"}, "example": version.name}
+                "schema": {"type": "string", "enum": [version.name]},
+                "example": version.name}
     return found
 
 

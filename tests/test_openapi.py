@@ -246,7 +246,8 @@ def test_a_changed_status_is_undone_for_older_versions() -> None:
     for version, status in (("2024-05-31", "200"), ("2024-06-01", "202")):
         document = api.openapi(version, today=DAY)
         validate(document)
-        assert list(document["paths"]["/reports"]["post"]["responses"]) == [status]
+        responses = document["paths"]["/reports"]["post"]["responses"]
+        assert [code for code in responses if code.startswith("2")] == [status]
 
 
 def test_a_route_the_shapes_lack_is_an_error_naming_it() -> None:
@@ -266,7 +267,7 @@ def test_without_shapes_bodies_are_unshaped() -> None:
     validate(document)
     assert document["paths"]["/reports"]["post"]["requestBody"]["content"] == {
         "application/json": {}}
-    assert document["components"]["schemas"] == {}
+    assert list(document["components"]["schemas"]) == ["Error"]
 
 
 # -- routes ----------------------------------------------------------------------------
