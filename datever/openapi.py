@@ -19,13 +19,13 @@ from datever.openapi_errors import error_responses, error_schema
 from datever.versions import Version, path_version, utc_today
 
 if TYPE_CHECKING:
-    from datever.api import API
+    from datever.api import API, APIGroups
     from datever.changes import Change
     from datever.lifecycle import Lifecycle
     from datever.schemas import Schemas
     from datever.web.routing import Routes
 
-__all__ = ["OPENAPI", "document", "openapi"]
+__all__ = ["OPENAPI", "document", "group_openapi", "openapi"]
 
 #: The OpenAPI version of the documents.
 OPENAPI = "3.1.0"
@@ -115,6 +115,44 @@ def openapi(api: API, version: Version | str, *, today: dt.date | None = None,
     return document(found, api.routes, schemas=api.schemas, lifecycle=api.lifecycle,
                     title=title or ("API" if name == "default" else name), path=selector.path,
                     header=header, query=selector.query, today=day, base_url=base_url)
+
+
+def group_openapi(groups: APIGroups, group: str, version: Version | str, *,
+                  today: dt.date | None = None, title: str | None = None,
+                  base_url: str = "") -> Json:
+    """The OpenAPI 3.1 document of the ``group`` namespace of ``groups`` at ``version``.
+
+    It is the group's API document (see :func:`openapi`; ``title`` defaults to
+    the namespace) with every path under ``/<group>``, where the middleware serves
+    it. The version then goes in the header or the query parameter, since a
+    path prefix sits after the namespace (``/compute/v2/estimate``), where no
+    OpenAPI server can put it; a group that reads versions from the path alone
+    has it in each path instead.
+    """
+    if group not in groups:
+        raise KeyError(f"no group {group!r}: the groups are {', '.join(groups)}")
+    api = groups[group]
+    found = openapi(api, version, today=today, title=title or group, base_url=base_url)
+    selector, name = api.selector, found["info"]["version"]
+    prefix = f"/{group}"
+    if not (selector.header or selector.query):
+        segment = _path_segment(name) if selector.path else None
+        if segment is None:
+            raise ValueError(f"group {group!r} reads versions from the path alone, where "
+                             f"{name} cannot be named: no client can reach it")
+        prefix += f"/{segment}"
+    paths: Json = {}
+    for template, item in found["paths"].items():
+        for operation in item.values():
+            if "x-datever-head-path" in operation:
+                operation["x-datever-head-path"] = f"/{group}{operation['x-datever-head-path']}"
+        paths[prefix + template] = item
+    found["paths"] = paths
+    found["servers"] = [{"url": base_url or "/", "description": (
+        f"the {group} group; the version is named in a header or query parameter"
+        if prefix == f"/{group}" else f"the {group} group; the version is in each path")}]
+    found["info"]["x-datever-group"] = group
+    return found
 
 
 def document(version: Version, routes: Routes, *, schemas: Schemas | None = None,
