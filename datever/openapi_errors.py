@@ -52,7 +52,7 @@ def error_schema(version: Version) -> Json:
 
 def _error_format_changes(version: Version) -> list[Change]:
     return [change for change in version.pending
-            if any(getattr(op, "kind", None) == "change_error_format"
+            if any(op.kind == "change_error_format"
                    for ops in change.resources.values() for op in ops)]
 
 
@@ -71,8 +71,9 @@ def error_responses(version: Version, ref: str, *, request: str | None, template
         checked = "is checked against" if shaped else "is migrated to the head from"
         why.append(f"the request body is not JSON, or {checked} {request} as {version.name} "
                    "knows it and does not fit (invalid_request_body, naming the property in "
-                   "the client's terms)")
-    statuses = {400: "; or ".join(why).capitalize() + "."}
+                   "the client's terms), or the service refuses what it asks for")
+    text = "; or ".join(why)
+    statuses = {400: text[0].upper() + text[1:] + "."}
     if version.channel == "preview" and version.timeline.preview_access is not None:
         statuses[403] = f"{version.name} is a preview this client has no access to."
     if templated:

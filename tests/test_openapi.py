@@ -439,6 +439,8 @@ def test_the_400_of_request_validation_is_documented_where_a_body_is_validated(
     get = errors(document, "/charges/{id}", "get")["400"]["description"]
     assert "invalid_version" in get
     assert "invalid_request_body" not in get
+    head = errors(reference.openapi("X", today=DAY), "/charges", "post")["400"]
+    assert "charge.create as X knows it" in head["description"]
 
 
 def test_404_is_documented_where_the_path_names_a_resource(reference: API) -> None:
