@@ -294,14 +294,24 @@ def _sound_defaults(node: Any) -> Any:
 def _query_parameters(version: Version) -> dict[_Key, dict[str, Json]]:
     """The query parameters endpoint changes declared, by endpoint, as ``version`` sees
     them: the changes it includes applied oldest first (an endpoint it sees renamed
-    takes its parameters along), the pending ones left out."""
+    takes its parameters along); of those pending, only a ``rename_param`` counts,
+    since the parameter it renames was there before it, under its old name."""
     pending = {id(change) for change in version.pending}
     found: dict[_Key, dict[str, Json]] = {}
+    unborn: set[tuple[_Key, str]] = set()  # added after this version
     for change in version.timeline.changes:
-        if id(change) in pending:
-            continue
         for op in _endpoint_ops(change):
             details = op.details
+            if id(change) in pending:
+                where = _key(details["method"], details.get("path", ""))
+                if op.kind in ("add_param", "add_required_param"):
+                    unborn.add((where, details["name"]))
+                elif op.kind == "rename_param" and (where, details["old"]) not in unborn:
+                    found.setdefault(where, {}).setdefault(
+                        details["old"], _query_parameter(
+                            details["old"], False, change,
+                            f" (called {details['new']!r} from {change.label})"))
+                continue
             if op.kind == "rename_endpoint":
                 moved = found.pop(_key(details["method"], details["old_path"]), None)
                 if moved is not None:
