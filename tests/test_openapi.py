@@ -492,6 +492,34 @@ def test_a_pending_error_format_change_leaves_the_error_schema_open() -> None:
     assert api.openapi("X", today=DAY)["components"]["schemas"]["Error"]["type"] == "object"
 
 
+class Error(msgspec.Struct, tag_field="object", tag="error"):
+    """A resource of the service's own that happens to be called Error."""
+
+    id: str
+
+
+def test_the_error_component_gives_way_to_a_shape_of_that_name() -> None:
+    """A service resource whose Struct is called Error keeps its name; the error body
+    schema is then APIError, and the error responses refer to it."""
+    api = API(Timeline(ENDPOINT_CHANGES), schemas=Schemas([Card, Report, Legacy, Error]),
+              routes={"GET /cards/{id}": (None, "card")})
+    document = api.openapi("X", today=DAY)
+    validate(document)
+    assert document["components"]["schemas"]["Error"]["properties"]["id"] == {
+        "type": "string"}
+    assert errors(document, "/cards/{id}", "get")["404"]["content"]["application/json"][
+        "schema"] == {"$ref": "#/components/schemas/APIError"}
+
+
+def test_403_is_documented_for_a_preview_with_access_rules() -> None:
+    """A preview that only some clients may use documents its 403; a GA version does not."""
+    compute = API(Path(__file__).parents[1] / "examples" / "compute_changes", name="compute",
+                  routes={"GET /estimates": (None, "estimate")},
+                  preview_access=lambda client, version: client == "partner")
+    assert "403" in errors(compute.openapi("v2-preview1", today=DAY), "/estimates", "get")
+    assert "403" not in errors(compute.openapi("v2", today=DAY), "/estimates", "get")
+
+
 # -- feature groups ---------------------------------------------------------------------
 
 
@@ -538,6 +566,16 @@ def test_a_group_read_from_the_path_alone_has_the_version_in_each_path() -> None
     validate(document)
     assert list(document["paths"]) == ["/cards/v2023-03-01/cards/{id}",
                                        "/cards/v2023-03-01/legacy/{id}"]
+
+
+def test_a_version_no_path_can_name_in_a_path_only_group_is_an_error() -> None:
+    """beta cannot be named in a path: a group that reads versions only from the path
+    cannot serve it, and its document is refused with the reason."""
+    only_path = APIGroups({"cards": API(Timeline(ENDPOINT_CHANGES), header=None, query=None,
+                                        routes={"GET /cards/{id}": (None, "card")})})
+    with pytest.raises(ValueError, match="reads versions from the path alone, where beta "
+                                         "cannot be named"):
+        only_path.openapi("cards", "beta", today=DAY)
 
 
 def test_an_unknown_group_is_a_key_error_naming_the_groups(groups: APIGroups) -> None:
