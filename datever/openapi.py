@@ -5,7 +5,10 @@ include are undone newest first: a renamed endpoint goes back to its old path,
 an added one disappears, a removed one that a handler still serves comes back.
 The components are the version's derived shapes (msgspec's JSON Schema is
 JSON Schema 2020-12, which OpenAPI 3.1 uses as is), and the operations of a
-deprecated version say so.
+deprecated version say so. Each operation names the query parameters its
+version's endpoint changes declare and the errors it can be answered with
+(:mod:`datever.openapi_errors`). A feature group's document has its paths
+under the group's namespace.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Json = dict[str, Any]
 _STRING = {"type": "string"}
 _FIELDS: Json = {
     "type": {**_STRING, "description": "The kind of error, such as invalid_version, "
-                                       "invalid_request_body or resource_missing."},
+                                       "invalid_request_body or version_removed."},
     "message": {**_STRING, "description": "What is wrong, in a sentence for people."},
     "version": {**_STRING, "description": "The version the request was answered at."},
     "reason": {"description": "Why, in one word (invalid_version, invalid_request_body)."},
