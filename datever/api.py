@@ -256,6 +256,16 @@ class APIGroups(_Serving, Mapping[str, API]):
     def __getitem__(self, name: str) -> API:
         return self._groups[name]
 
+    def openapi(self, group: str, version: Version | str, *, today: dt.date | None = None,
+                title: str | None = None, base_url: str = "") -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the ``group`` namespace at ``version``: that API's
+        document with its paths under ``/<group>`` (see
+        :func:`datever.openapi.group_openapi`)."""
+        from datever.openapi import group_openapi
+
+        return group_openapi(self, group, version, today=today, title=title,
+                             base_url=base_url)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._groups)
 

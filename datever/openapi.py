@@ -5,7 +5,10 @@ include are undone newest first: a renamed endpoint goes back to its old path,
 an added one disappears, a removed one that a handler still serves comes back.
 The components are the version's derived shapes (msgspec's JSON Schema is
 JSON Schema 2020-12, which OpenAPI 3.1 uses as is), and the operations of a
-deprecated version say so.
+deprecated version say so. Each operation names the query parameters its
+version's endpoint changes declare and the errors it can be answered with
+(:mod:`datever.openapi_errors`). A feature group's document has its paths
+under the group's namespace.
 """
 
 from __future__ import annotations
@@ -15,16 +18,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from datever.endpoints import TEMPLATE_PARAMETER, EndpointOperation
+from datever.openapi_errors import error_responses, error_schema
 from datever.versions import Version, path_version, utc_today
 
 if TYPE_CHECKING:
-    from datever.api import API
+    from datever.api import API, APIGroups
     from datever.changes import Change
     from datever.lifecycle import Lifecycle
     from datever.schemas import Schemas
     from datever.web.routing import Routes
 
-__all__ = ["OPENAPI", "document", "openapi"]
+__all__ = ["OPENAPI", "document", "group_openapi", "openapi"]
 
 #: The OpenAPI version of the documents.
 OPENAPI = "3.1.0"
@@ -116,6 +120,44 @@ def openapi(api: API, version: Version | str, *, today: dt.date | None = None,
                     header=header, query=selector.query, today=day, base_url=base_url)
 
 
+def group_openapi(groups: APIGroups, group: str, version: Version | str, *,
+                  today: dt.date | None = None, title: str | None = None,
+                  base_url: str = "") -> Json:
+    """The OpenAPI 3.1 document of the ``group`` namespace of ``groups`` at ``version``.
+
+    It is the group's API document (see :func:`openapi`; ``title`` defaults to
+    the namespace) with every path under ``/<group>``, where the middleware serves
+    it. The version then goes in the header or the query parameter, since a
+    path prefix sits after the namespace (``/compute/v2/estimate``), where no
+    OpenAPI server can put it; a group that reads versions from the path alone
+    has it in each path instead.
+    """
+    if group not in groups:
+        raise KeyError(f"no group {group!r}: the groups are {', '.join(groups)}")
+    api = groups[group]
+    found = openapi(api, version, today=today, title=title or group, base_url=base_url)
+    selector, name = api.selector, found["info"]["version"]
+    prefix = f"/{group}"
+    if not (selector.header or selector.query):
+        segment = _path_segment(name) if selector.path else None
+        if segment is None:
+            raise ValueError(f"group {group!r} reads versions from the path alone, where "
+                             f"{name} cannot be named: no client can reach it")
+        prefix += f"/{segment}"
+    paths: Json = {}
+    for template, item in found["paths"].items():
+        for operation in item.values():
+            if "x-datever-head-path" in operation:
+                operation["x-datever-head-path"] = f"/{group}{operation['x-datever-head-path']}"
+        paths[prefix + template] = item
+    found["paths"] = paths
+    found["servers"] = [{"url": base_url or "/", "description": (
+        f"the {group} group; the version is named in a header or query parameter"
+        if prefix == f"/{group}" else f"the {group} group; the version is in each path")}]
+    found["info"]["x-datever-group"] = group
+    return found
+
+
 def document(version: Version, routes: Routes, *, schemas: Schemas | None = None,
              lifecycle: Lifecycle | None = None, title: str = "API", path: bool = True,
              header: str | None = "X-API-Version", query: str | None = "api-version",
@@ -159,6 +201,12 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
                      "x-datever-successor": life["successor"]}
     parameters = _version_parameters(version, header, query)
     refs = [{"$ref": f"#/components/parameters/{name}"} for name in parameters]
+    schemas_out: Json = _sound_defaults(shapes["$defs"]) if shapes else {}
+    error = next(name for name in ("Error", "APIError", "DateverError")
+                 if name not in schemas_out)
+    schemas_out[error] = error_schema(version)
+    sunset = lifecycle is not None and lifecycle.status(version, day).sunset is not None
+    queries = _query_parameters(version)
     paths: dict[str, Json] = {}
     canonical: dict[_Key, str] = {}
     for endpoint in _endpoints_at(version, routes):
@@ -166,10 +214,14 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
             continue  # CONNECT has no place in an OpenAPI path item
         key = _key("", endpoint.template)
         template = canonical.setdefault(key, endpoint.template)
-        operation = _operation(endpoint, template, shapes, refs)
+        operation = _operation(endpoint, template, shapes, refs,
+                               queries.get(_key(endpoint.method, endpoint.template), {}))
+        operation["responses"].update(error_responses(
+            version, _REF.format(name=error), request=endpoint.request, sunset=sunset,
+            templated="{" in template, shaped=shapes is not None))
         paths.setdefault(template, {})[endpoint.method.lower()] = {**operation, **marks}
     segment = _path_segment(version.name) if path else None
-    components: Json = {"schemas": _sound_defaults(shapes["$defs"]) if shapes else {}}
+    components: Json = {"schemas": schemas_out}
     if parameters:
         components["parameters"] = parameters
     return {
@@ -181,12 +233,13 @@ def document(version: Version, routes: Routes, *, schemas: Schemas | None = None
 
 
 def _operation(endpoint: _Endpoint, template: str, shapes: Json | None,
-               refs: list[Json]) -> Json:
+               refs: list[Json], queries: dict[str, Json]) -> Json:
     names = [part[1:-1] for part in template.strip("/").split("/")
              if TEMPLATE_PARAMETER.fullmatch(part)]
     operation: Json = {
         "parameters": [{"name": name, "in": "path", "required": True,
-                        "schema": {"type": "string"}} for name in names] + refs}
+                        "schema": {"type": "string"}} for name in names]
+        + [queries[name] for name in sorted(queries)] + refs}
     if endpoint.request is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": _media(endpoint, endpoint.request, shapes)}}
@@ -241,7 +294,54 @@ def _sound_defaults(node: Any) -> Any:
     return found
 
 
+def _query_parameters(version: Version) -> dict[_Key, dict[str, Json]]:
+    """The query parameters endpoint changes declared, by endpoint, as ``version`` sees
+    them: the changes it includes applied oldest first (an endpoint it sees renamed
+    takes its parameters along); of those pending, only a ``rename_param`` counts,
+    since the parameter it renames was there before it, under its old name."""
+    pending = {id(change) for change in version.pending}
+    found: dict[_Key, dict[str, Json]] = {}
+    unborn: set[tuple[_Key, str]] = set()  # added after this version
+    for change in version.timeline.changes:
+        for op in _endpoint_ops(change):
+            details = op.details
+            if id(change) in pending:
+                where = _key(details["method"], details.get("path", ""))
+                if op.kind in ("add_param", "add_required_param"):
+                    unborn.add((where, details["name"]))
+                elif op.kind == "rename_param" and (where, details["old"]) not in unborn:
+                    found.setdefault(where, {}).setdefault(
+                        details["old"], _query_parameter(
+                            details["old"], False, change,
+                            f" (called {details['new']!r} from {change.label})"))
+                continue
+            if op.kind == "rename_endpoint":
+                moved = found.pop(_key(details["method"], details["old_path"]), None)
+                if moved is not None:
+                    found[_key(details["method"], details["new_path"])] = moved
+                continue
+            params = found.setdefault(_key(details["method"], details.get("path", "")), {})
+            if op.kind in ("add_param", "add_required_param"):
+                params[details["name"]] = _query_parameter(details["name"],
+                                                           details["required"], change)
+            elif op.kind == "rename_param":
+                old = params.pop(details["old"], None)
+                params[details["new"]] = _query_parameter(
+                    details["new"], bool(old and old["required"]), change,
+                    f" (called {details['old']!r} before {change.label})")
+    return found
+
+
+def _query_parameter(name: str, required: bool, change: Change, note: str = "") -> Json:
+    return {"name": name, "in": "query", "required": required,
+            "description": f"Declared by {change.id or change.label}{note}.",
+            "schema": {"type": "string"}}
+
+
 def _version_parameters(version: Version, header: str | None, query: str | None) -> Json:
+    """The header and query parameter a client names its version in. The only value
+    they take here is this document's version: another one is answered in another
+    version's shapes (see that version's document)."""
     found: Json = {}
     for name, where in ((header, "header"), (query, "query")):
         if name:
@@ -249,7 +349,8 @@ def _version_parameters(version: Version, header: str | None, query: str | None)
                 "name": name, "in": where, "required": False,
                 "description": f"The API version; this document describes {version.name}. "
                                "A version in the path prefix comes first.",
-                "schema": {"type": "string"}, "example": version.name}
+                "schema": {"type": "string", "enum": [version.name]},
+                "example": version.name}
     return found
 
 

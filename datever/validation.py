@@ -137,6 +137,9 @@ def _misfit(error: msgspec.ValidationError, payload: Any, version: Version, reso
         deep = deeper_than(decoded, MAX_DEPTH)
     except RecursionError:
         deep = True
+    except msgspec.DecodeError as exc:  # a typed decode can fail on a valid prefix first
+        return MigrationError(f"invalid JSON: {exc}", resource=resource, direction=direction,
+                              version=version.name, reason="invalid_json")
     if deep:
         return _at(too_deep(resource), version, direction)
     return invalid(error, version, resource, direction)

@@ -10,19 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import msgspec
 import pytest
 from openapi_spec_validator import validate
 
 from datever import (
     API,
+    APIGroups,
     Change,
     ReleaseLifecycle,
     Schemas,
     add_endpoint,
+    add_param,
+    change_error_format,
     change_status,
     remove_endpoint,
     rename_endpoint,
+    rename_param,
 )
 from datever.endpoints import EndpointRequest
 from datever.versions import Timeline
@@ -248,7 +253,8 @@ def test_a_changed_status_is_undone_for_older_versions() -> None:
     for version, status in (("2024-05-31", "200"), ("2024-06-01", "202")):
         document = api.openapi(version, today=DAY)
         validate(document)
-        assert list(document["paths"]["/reports"]["post"]["responses"]) == [status]
+        responses = document["paths"]["/reports"]["post"]["responses"]
+        assert [code for code in responses if code.startswith("2")] == [status]
 
 
 def test_a_route_the_shapes_lack_is_an_error_naming_it() -> None:
@@ -268,7 +274,7 @@ def test_without_shapes_bodies_are_unshaped() -> None:
     validate(document)
     assert document["paths"]["/reports"]["post"]["requestBody"]["content"] == {
         "application/json": {}}
-    assert document["components"]["schemas"] == {}
+    assert list(document["components"]["schemas"]) == ["Error"]
 
 
 # -- routes ----------------------------------------------------------------------------
@@ -308,6 +314,290 @@ def test_an_undeclared_response_resource_is_refused_with_a_hint() -> None:
     """With declared resources, a misspelt response resource is refused at API()."""
     with pytest.raises(ValueError, match=r"'chrage' is not declared.*did you mean 'charge'"):
         API(REFERENCE, routes={"GET /charges/{id}": (None, "chrage")})
+
+
+# -- query parameters -------------------------------------------------------------------
+
+PARAM_CHANGES = [
+    Change(released="2022-01-10", id="charges_limit", retroactive=False,
+           description="Charges are listed a page at a time.",
+           resources={"charge": [add_param("GET", "/charges", "limit")]}),
+    Change(released="2023-01-10", id="charges_by_customer", retroactive=False,
+           description="Listing charges needs the customer they belong to.",
+           resources={"charge": [add_param("GET", "/charges", "customer", required=True)]}),
+    Change(released="2024-01-10", id="limit_is_page_size",
+           description="The page parameter says what it counts.",
+           resources={"charge": [rename_param("GET", "/charges", "limit", "page_size")]}),
+]
+
+
+def query_parameters(api: API, version: str, path: str = "/charges") -> dict[str, bool]:
+    """The query parameters of GET ``path`` at ``version`` (but the version's own), each
+    with whether it is required; the document must be valid."""
+    document = api.openapi(version, today=DAY)
+    validate(document)
+    return {p["name"]: p["required"] for p in document["paths"][path]["get"]["parameters"]
+            if p.get("in") == "query"}
+
+
+@pytest.fixture(scope="module")
+def paging() -> API:
+    """GET /charges gains `limit`, then a required `customer`; `limit` is then renamed."""
+    return API(Timeline(PARAM_CHANGES), routes={"GET /charges": (None, "list")}, query=None)
+
+
+def test_an_added_query_parameter_is_documented_from_its_release(paging: API) -> None:
+    """`limit` is absent before 2022-01-10 and an optional parameter from then on."""
+    assert query_parameters(paging, "2022-01-09") == {}
+    assert query_parameters(paging, "2022-01-10") == {"limit": False}
+
+
+def test_a_required_added_query_parameter_is_required(paging: API) -> None:
+    """`customer`, added as required, is documented as required."""
+    assert query_parameters(paging, "2023-01-10") == {"limit": False, "customer": True}
+
+
+def test_a_renamed_query_parameter_has_its_old_name_before_the_rename(paging: API) -> None:
+    """`limit` is called `page_size` from 2024-01-10 on, and `limit` before."""
+    assert query_parameters(paging, "2024-01-09") == {"limit": False, "customer": True}
+    assert query_parameters(paging, "X") == {"customer": True, "page_size": False}
+
+
+def test_a_parameter_renamed_later_has_its_old_name_before(paging: API) -> None:
+    """A parameter that was there from the start and is renamed later (no add_param of
+    its own) is documented under its old name at the versions before the rename."""
+    renamed = Change(released="2024-01-10", id="q_is_search", description="Say search.",
+                     resources={"charge": [rename_param("GET", "/charges", "q", "search")]})
+    api = API(Timeline([renamed]), routes={"GET /charges": (None, "list")}, query=None)
+    assert query_parameters(api, "v1") == {"q": False}
+    assert query_parameters(api, "X") == {"search": False}
+
+
+def test_a_retroactive_added_query_parameter_is_in_every_version() -> None:
+    """An optional parameter is backward compatible: unless kept versioned, old versions
+    accept it too, so their documents name it."""
+    added = Change(released="2022-01-10", id="charges_limit", description="Paging.",
+                   resources={"charge": [add_param("GET", "/charges", "limit")]})
+    api = API(Timeline([added]), routes={"GET /charges": (None, "list")}, query=None)
+    assert query_parameters(api, "v1") == {"limit": False}
+
+
+def test_query_parameters_follow_a_renamed_endpoint() -> None:
+    """A parameter added to /cards before the endpoint moved to /payment_cards is
+    documented on each path at the versions that have it."""
+    history = [
+        Change(released="2022-01-10", id="cards_limit", retroactive=False,
+               description="Cards are listed a page at a time.",
+               resources={"card": [add_param("GET", "/cards", "limit")]}),
+        Change(released="2023-01-10", id="cards_moved", description="Cards moved.",
+               resources={"card": [rename_endpoint("GET", "/cards", "/payment_cards")]}),
+    ]
+    api = API(Timeline(history), routes={"GET /payment_cards": (None, "list")}, query=None)
+    assert query_parameters(api, "2022-06-01", "/cards") == {"limit": False}
+    assert query_parameters(api, "X", "/payment_cards") == {"limit": False}
+
+
+def test_the_version_parameters_take_only_the_documents_version(reference: API) -> None:
+    """At 2021-06-07 (release 2021-05-10) the version header and query parameter accept
+    that version alone: any other answers in another version's shapes."""
+    parameters = reference.openapi("2021-06-07", today=DAY)["components"]["parameters"]
+    assert {p["schema"]["enum"][0] for p in parameters.values()} == {"2021-05-10"}
+
+
+# -- error responses --------------------------------------------------------------------
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def errors(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    """The error responses of ``method path``, by status."""
+    return {status: response for status, response
+            in document["paths"][path][method]["responses"].items()
+            if not status.startswith("2")}
+
+
+def test_every_error_response_refers_to_the_error_schema(reference: API) -> None:
+    """Every operation's error responses carry the JSON error body schema, at every
+    version."""
+    for version in ("v1", "2021-06-07", "X"):
+        document = reference.openapi(version, today=DAY)
+        for item in document["paths"].values():
+            for operation in item.values():
+                found = [response["content"]["application/json"]["schema"]
+                         for status, response in operation["responses"].items()
+                         if not status.startswith("2")]
+                assert found
+                assert all(schema == ERROR_REF for schema in found)
+
+
+def test_the_error_schema_requires_a_type_and_a_message(reference: API) -> None:
+    """The error body is `{"error": {"type": ..., "message": ...}}`, both strings."""
+    schema = reference.openapi("X", today=DAY)["components"]["schemas"]["Error"]
+    assert schema["required"] == ["error"]
+    inner = schema["properties"]["error"]
+    assert inner["required"] == ["type", "message"]
+    assert inner["properties"]["type"]["type"] == inner["properties"]["message"]["type"] == (
+        "string")
+
+
+def test_the_400_of_request_validation_is_documented_where_a_body_is_validated(
+        reference: API) -> None:
+    """POST /charges at v1 documents the 400 of a body that does not fit charge.create;
+    GET /charges/{id} has no body, and its 400 is only for the version."""
+    document = reference.openapi("v1", today=DAY)
+    post = errors(document, "/charges", "post")["400"]["description"]
+    assert "invalid_request_body" in post
+    assert "charge.create" in post
+    get = errors(document, "/charges/{id}", "get")["400"]["description"]
+    assert "invalid_version" in get
+    assert "invalid_request_body" not in get
+    head = errors(reference.openapi("X", today=DAY), "/charges", "post")["400"]
+    assert "charge.create as X knows it" in head["description"]
+
+
+def test_404_is_documented_where_the_path_names_a_resource(reference: API) -> None:
+    """GET /charges/{id} may be answered 404; GET /charges lists and may not."""
+    document = reference.openapi("X", today=DAY)
+    assert "404" in errors(document, "/charges/{id}", "get")
+    assert "404" not in errors(document, "/charges", "get")
+
+
+def test_410_is_documented_for_a_version_with_a_sunset(reference: API) -> None:
+    """v1 has a sunset date, so its operations may be answered 410; 2021-06-07 has none."""
+    assert "410" in errors(reference.openapi("v1", today=DAY), "/charges", "get")
+    assert "410" not in errors(reference.openapi("2021-06-07", today=DAY), "/charges", "get")
+
+
+def test_413_and_415_are_documented_where_a_body_is_read_and_migrated(reference: API) -> None:
+    """A request body may be too large (413) wherever one is read; it must be JSON (415)
+    only where it is migrated up: at v1, not at the head."""
+    old = errors(reference.openapi("v1", today=DAY), "/charges", "post")
+    head = errors(reference.openapi("X", today=DAY), "/charges", "post")
+    assert {"413", "415"} <= set(old)
+    assert "413" in head
+    assert "415" not in head
+    assert not {"413", "415"} & set(errors(reference.openapi("v1", today=DAY),
+                                           "/charges", "get"))
+
+
+def test_a_pending_error_format_change_leaves_the_error_schema_open() -> None:
+    """Before an error format change, errors have the old format, which only the change's
+    down callable knows: the document promises JSON and names the change."""
+    reformat = Change(released="2024-01-10", id="errors_nested", description="Errors nest.",
+                      resources={"error": [change_error_format(
+                          "errors are nested under error", down=lambda body: body["error"])]})
+    api = API(Timeline([reformat]), routes={"GET /charges": (None, "list")})
+    old = api.openapi("v1", today=DAY)
+    validate(old)
+    assert "type" not in old["components"]["schemas"]["Error"]
+    assert "errors_nested" in old["components"]["schemas"]["Error"]["description"]
+    assert api.openapi("X", today=DAY)["components"]["schemas"]["Error"]["type"] == "object"
+
+
+class Error(msgspec.Struct, tag_field="object", tag="error"):
+    """A resource of the service's own that happens to be called Error."""
+
+    id: str
+
+
+def test_the_error_component_gives_way_to_a_shape_of_that_name() -> None:
+    """A service resource whose Struct is called Error keeps its name; the error body
+    schema is then APIError, and the error responses refer to it."""
+    api = API(Timeline(ENDPOINT_CHANGES), schemas=Schemas([Card, Report, Legacy, Error]),
+              routes={"GET /cards/{id}": (None, "card")})
+    document = api.openapi("X", today=DAY)
+    validate(document)
+    assert document["components"]["schemas"]["Error"]["properties"]["id"] == {
+        "type": "string"}
+    assert errors(document, "/cards/{id}", "get")["404"]["content"]["application/json"][
+        "schema"] == {"$ref": "#/components/schemas/APIError"}
+
+
+def test_403_is_documented_for_a_preview_with_access_rules() -> None:
+    """A preview that only some clients may use documents its 403; a GA version does not."""
+    compute = API(Path(__file__).parents[1] / "examples" / "compute_changes", name="compute",
+                  routes={"GET /estimates": (None, "estimate")},
+                  preview_access=lambda client, version: client == "partner")
+    assert "403" in errors(compute.openapi("v2-preview1", today=DAY), "/estimates", "get")
+    assert "403" not in errors(compute.openapi("v2", today=DAY), "/estimates", "get")
+
+
+# -- feature groups ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def groups() -> APIGroups:
+    """Two groups: `cards` (its endpoint renamed in 2022) and `charges` (the reference)."""
+    return APIGroups({
+        "cards": API(Timeline(ENDPOINT_CHANGES), schemas=Schemas(
+            [Card, Report, Legacy], requests={"report.create": ReportCreate}),
+            routes={"GET /cards/{id}": (None, "card")}),
+        "charges": API(REFERENCE, routes=ROUTES, lifecycle=LIFECYCLE,
+                       changelog_url="https://api.example.com/changelog")})
+
+
+def test_a_groups_document_has_its_paths_under_its_namespace(groups: APIGroups) -> None:
+    """The cards group's document at 2022-02-28 has the old card path (and the removed
+    legacy endpoint) under /cards, and the head path it stands for, also under /cards."""
+    document = groups.openapi("cards", "2022-02-28", today=DAY)
+    validate(document)
+    assert list(document["paths"]) == ["/cards/accounts/{id}/cards", "/cards/legacy/{id}"]
+    operation = document["paths"]["/cards/accounts/{id}/cards"]["get"]
+    assert operation["x-datever-head-path"] == "/cards/cards/{id}"
+    assert document["servers"] == [{"url": "/", "description": "the cards group; the "
+                                    "version is named in a header or query parameter"}]
+    assert (document["info"]["title"], document["info"]["x-datever-group"]) == (
+        "cards", "cards")
+
+
+def test_each_group_has_its_own_document_per_version(groups: APIGroups) -> None:
+    """The charges group at v1 is the reference's v1 document under /charges."""
+    document = groups.openapi("charges", "v1", today=DAY)
+    validate(document)
+    alone = groups["charges"].openapi("v1", today=DAY)
+    assert sorted(document["paths"]) == sorted(f"/charges{path}" for path in alone["paths"])
+    assert document["components"] == alone["components"]
+
+
+def test_a_group_read_from_the_path_alone_has_the_version_in_each_path() -> None:
+    """Without a version header or query parameter, the version segment follows the
+    namespace in every path."""
+    only_path = APIGroups({"cards": API(Timeline(ENDPOINT_CHANGES), header=None, query=None,
+                                        routes={"GET /cards/{id}": (None, "card")})})
+    document = only_path.openapi("cards", "2023-05-01", today=DAY)
+    validate(document)
+    assert list(document["paths"]) == ["/cards/v2023-03-01/cards/{id}",
+                                       "/cards/v2023-03-01/legacy/{id}"]
+
+
+def test_a_version_no_path_can_name_in_a_path_only_group_is_an_error() -> None:
+    """beta cannot be named in a path: a group that reads versions only from the path
+    cannot serve it, and its document is refused with the reason."""
+    only_path = APIGroups({"cards": API(Timeline(ENDPOINT_CHANGES), header=None, query=None,
+                                        routes={"GET /cards/{id}": (None, "card")})})
+    with pytest.raises(ValueError, match="reads versions from the path alone, where beta "
+                                         "cannot be named"):
+        only_path.openapi("cards", "beta", today=DAY)
+
+
+def test_an_unknown_group_is_a_key_error_naming_the_groups(groups: APIGroups) -> None:
+    """Asking for a group that is not there names those that are."""
+    with pytest.raises(KeyError, match="the groups are cards, charges"):
+        groups.openapi("refunds", "v1", today=DAY)
+
+
+def test_the_error_schema_fits_what_the_service_refuses_with(service: Any) -> None:
+    """The example service's refusals (a malformed version, a body that does not fit, an
+    id that names nothing) are bodies the document's Error schema accepts."""
+    _, http = service
+    document = http.get("/openapi.json", headers={"X-API-Version": "v1"}).json()
+    schema = document["components"]["schemas"]["Error"]
+    refusals = [http.get("/charges", headers={"X-API-Version": "2021-6-7"}),
+                http.post("/v1/charges", json={"amount": 12}),
+                http.get("/v1/charges/ch_nothing")]
+    assert [answer.status_code for answer in refusals] == [400, 400, 404]
+    for answer in refusals:
+        jsonschema.validate(answer.json(), schema)
 
 
 # -- the command line ------------------------------------------------------------------
