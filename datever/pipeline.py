@@ -79,7 +79,7 @@ class Pipeline:
             # a pass that runs nothing still moves the shapes: derive over every segment
             starts = dict(zip(map(id, cut), pass_shapes(schemas.symbols, cut, direction,
                                                         schemas.read_old_type), strict=True))
-            self.plans = [build_plan(starts[id(segment)], table, hidden)
+            self.plans = [build_plan(starts[id(segment)], table, hidden, discriminator)
                           for segment, table in zip(walked, tables, strict=True)]
         self._walkers = [_make_walker(table, discriminator, hidden,
                                       self.plans[index] if self.plans is not None else None)

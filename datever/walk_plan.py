@@ -113,18 +113,20 @@ def pass_shapes(head: Shapes, segments: Sequence[Sequence[Change]], direction: D
 
 
 def build_plan(shapes: Shapes, table: Mapping[str, Callable[[Any], Any]],
-               opaque: Mapping[str, frozenset[str]]) -> dict[str, ObjectPlan]:
+               opaque: Mapping[str, frozenset[str]], discriminator: str,
+               ) -> dict[str, ObjectPlan]:
     """Each resource's plan for one pass: a live :class:`ObjectPlan`, or :data:`DEAD`.
 
     A resource whose shape is unknown is left out: it is walked generically.
     """
-    return _Planner(shapes, table, opaque).build()
+    return _Planner(shapes, table, opaque, discriminator).build()
 
 
 class _Planner:
     def __init__(self, shapes: Shapes, table: Mapping[str, Callable[[Any], Any]],
-                 opaque: Mapping[str, frozenset[str]]) -> None:
+                 opaque: Mapping[str, frozenset[str]], discriminator: str) -> None:
         self.shapes = shapes
+        self.discriminator = discriminator
         self.table = table
         self.opaque = opaque
         self.live: dict[str, bool] = {}
@@ -165,8 +167,9 @@ class _Planner:
         return not _plain(kind)
 
     def _object(self, shape: Obj, name: str | None, skip: frozenset[str]) -> ObjectPlan:
-        plan = ObjectPlan(name, self.table.get(name) if name is not None else None,
-                          frozenset(shape.props))
+        # a resource's discriminator is its Struct's tag, not one of its fields
+        known = frozenset(shape.props) | ({self.discriminator} if name is not None else set())
+        plan = ObjectPlan(name, self.table.get(name) if name is not None else None, known)
         plan.enter = tuple((key, self._value(prop.type)) for key, prop in shape.props.items()
                            if key not in skip and self._type_live(prop.type))
         return plan
