@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
@@ -31,7 +31,7 @@ from datever.changes import load_schemas
 from datever.pipeline import MAX_DEPTH
 from datever.testing import head_payloads, payloads, requests
 from datever.versions import Timeline, Version
-from datever.walk_plan import DEAD
+from datever.walk_plan import DEAD, _plain
 from tests.reference import CHANGES
 
 TODAY = dt.date(2026, 1, 1)
@@ -293,3 +293,62 @@ def test_without_schemas_pipelines_have_no_plans() -> None:
     """An engine given no shapes compiles the generic walk, as before."""
     assert Engine(SHOP_TIMELINE).pipeline("v1", "down").plans is None
     assert SHOP_ENGINE.pipeline("v1", "down").plans is not None
+
+
+def _order(**changes: Any) -> dict[str, Any]:
+    order = {"object": "order", "id": "or_1", "status": "open", "customer": "cus_1",
+             "items": [], "shipping": {"carrier": "ups", "recipient": None}, "related": [],
+             "note": None, "metadata": {}}
+    return {**order, **changes}
+
+
+def _nested_orders(depth: int) -> dict[str, Any]:
+    order = _order()
+    for _ in range(depth):
+        order = _order(related=[order])
+    return order
+
+
+ILL_SHAPED = {
+    "a list where an object is declared": _order(customer=[_customer_in("email", "l@m.n")]),
+    "an untagged object where a resource is declared": _order(
+        customer={"holder": _customer_in("email", "u@v.w")}),
+    "a list in a list of resources": _order(items=[[_customer_in("email", "t@u.v")]]),
+    "a nested resource whose transform fails": _order(items=[{
+        "object": "line_item", "id": "li", "quantity": 1,
+        "product": {"object": "product", "name": "p", "price": 1}}]),
+    "resources nested past MAX_DEPTH": _nested_orders(MAX_DEPTH),
+}
+
+
+@pytest.mark.parametrize("payload", ILL_SHAPED.values(), ids=ILL_SHAPED.keys())
+def test_payloads_the_plans_do_not_expect_still_match_the_reference(
+        payload: dict[str, Any]) -> None:
+    """Where a payload leaves its shapes on a path the plans walk, the generic walk takes
+    over there: result or error (change, resource, path, reason) as the reference's."""
+    version = resolve(SHOP_ENGINE, "v1")
+    assert outcome(lambda: SHOP_ENGINE.down(payload, version)) == outcome(
+        lambda: reference_down(payload, version))
+
+
+def test_a_request_body_the_shapes_do_not_describe_is_walked_generically() -> None:
+    """Up, a root resource with no shape is migrated by the generic walk, as the reference
+    migrates it, and a root that is not an object is refused the same way."""
+    version = resolve(SHOP_ENGINE, "v1")
+    body = {"total": 3, "customer": _customer_in("email", "x@y.z")}
+    assert outcome(lambda: SHOP_ENGINE.up(body, version, resource="order.refund")) == outcome(
+        lambda: reference_up(body, version, resource="order.refund"))
+    assert outcome(lambda: SHOP_ENGINE.up([body], version, resource="order.create")) == outcome(
+        lambda: reference_up([body], version, resource="order.create"))
+
+
+@pytest.mark.parametrize(("kind", "plain"), [
+    (str, True), (bool, True), (dt.datetime, True), (Literal["a", "b"], True),
+    (Annotated[int, msgspec.Meta(ge=0)], True), (dict[str, str], True),
+    (list[int] | None, True), (tuple[int, ...], True), (Any, False), (object, False),
+    (dict[str, Any], False), (list[Any], False), (Order, False), (dict, False),
+])
+def test_only_scalar_types_are_plain(kind: Any, plain: bool) -> None:
+    """A property typed as JSON scalars (or containers of them) cannot hold a resource;
+    anything that may hold an object can."""
+    assert _plain(kind) is plain
