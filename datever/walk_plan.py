@@ -23,6 +23,9 @@ What the plan trusts, and what it does not:
   always visited.
 - Declared opaque properties (user data) are never entered, as in the generic
   walk.
+- MAX_DEPTH is counted along the paths walked: a subtree that is not visited
+  is not measured either (the reference interpreter measures the whole
+  payload first, so it refuses such a payload where the plan migrates it).
 """
 
 from __future__ import annotations
