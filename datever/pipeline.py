@@ -294,17 +294,6 @@ def _planned(plans: dict[str, ObjectPlan], discriminator: str,
         except Exception as exc:
             raise _located(exc, name) from exc
 
-    def visit_dict(node: dict[str, Any], expected: ValuePlan, room: int) -> Any:
-        if expected.generic:
-            return walk_dict(node, None, room)
-        tag = node.get(discriminator)
-        plan = plan_of(tag) if type(tag) is str else expected.untagged
-        if plan is None:  # not what the shapes say can be here
-            return walk_dict(node, None, room)
-        if plan is DEAD:
-            return node
-        return walk_object(node, plan, room)
-
     def visit_list(node: list[Any], expected: ValuePlan, room: int) -> None:
         items = expected.items
         if items is None or expected.generic:
@@ -345,9 +334,11 @@ def _planned(plans: dict[str, ObjectPlan], discriminator: str,
         kind = type(node)
         try:
             if kind is dict:
-                if resource is None:
-                    return visit_dict(node, _ROOT, MAX_DEPTH)
-                plan = plan_of(resource)
+                if resource is None:  # a response: the root is found by its discriminator
+                    tag = node.get(discriminator)
+                    plan = plan_of(tag) if type(tag) is str else None
+                else:
+                    plan = plan_of(resource)
                 if plan is None:
                     return walk_dict(node, resource, MAX_DEPTH)
                 if plan is DEAD:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 import pytest
@@ -20,6 +20,7 @@ from datever import (
     Schemas,
     add,
     collapse,
+    custom,
     map_values,
     move,
     reference_down,
@@ -318,6 +319,9 @@ ILL_SHAPED = {
         "object": "line_item", "id": "li", "quantity": 1,
         "product": {"object": "product", "name": "p", "price": 1}}]),
     "resources nested past MAX_DEPTH": _nested_orders(MAX_DEPTH),
+    "a failing resource in a list in a list of resources": _order(items=[[{
+        "object": "line_item", "id": "li", "quantity": 1,
+        "product": {"object": "product", "name": "p", "price": 1}}]]),
 }
 
 
@@ -347,8 +351,78 @@ def test_a_request_body_the_shapes_do_not_describe_is_walked_generically() -> No
     (Annotated[int, msgspec.Meta(ge=0)], True), (dict[str, str], True),
     (list[int] | None, True), (tuple[int, ...], True), (Any, False), (object, False),
     (dict[str, Any], False), (list[Any], False), (Order, False), (dict, False),
+    (TypeVar("T"), False),
 ])
 def test_only_scalar_types_are_plain(kind: Any, plain: bool) -> None:
     """A property typed as JSON scalars (or containers of them) cannot hold a resource;
     anything that may hold an object can."""
     assert _plain(kind) is plain
+
+
+class Box(msgspec.Struct, tag_field="object", tag="box", forbid_unknown_fields=True):
+    """Properties the shapes cannot see into: ``Any`` and a list of ``Any``."""
+
+    id: str
+    extra: Any
+    contents: list[Any]
+    owner: Customer | None
+
+
+def renamed_copy(customer: dict[str, Any]) -> dict[str, Any]:
+    """A transform that returns a new object rather than editing the one it is given."""
+    return {("mail" if key == "email" else key): value for key, value in customer.items()}
+
+
+def email_back(customer: dict[str, Any]) -> dict[str, Any]:
+    return {("email" if key == "mail" else key): value for key, value in customer.items()}
+
+
+BOXES = Schemas([Box])
+BOX_TIMELINE = Timeline([
+    Change(released="2021-01-01", id="box_custom", description="Boxes were rewritten.",
+           resources={"box": [custom(down=lambda box: box, up=lambda box: box,
+                                     touches=("legacy",))]}),
+    Change(released="2022-01-01", id="customer_mail", description="Customers have email.",
+           resources={"customer": [custom(down=renamed_copy, up=email_back,
+                                          touches=("email", "mail"),
+                                          old_types={"mail": str | None})]}),
+], resources=BOXES.resources())
+BOX_ENGINE = Engine(BOX_TIMELINE, schemas=BOXES)
+
+
+@pytest.mark.parametrize("name", ["v1", "2021-01-01"])
+def test_properties_the_shapes_cannot_see_into_are_walked_generically(name: str) -> None:
+    """Resources under ``Any``, in a ``list[Any]``, or in a resource whose shape a custom
+    transform left unknown are migrated as the reference migrates them, by transforms
+    that return new objects."""
+    version = resolve(BOX_ENGINE, name)
+    box = {"object": "box", "id": "b", "extra": _customer_in("email", "e@f.g"),
+           "contents": [_customer_in("email", "h@i.j"), [_customer_in("email", "k@l.m")]],
+           "owner": _customer_in("email", "o@p.q")}
+    migrated = BOX_ENGINE.down(box, version)
+    assert migrated == reference_down(box, version)
+    assert [migrated["extra"]["mail"], migrated["contents"][0]["mail"],
+            migrated["owner"]["mail"]] == ["e@f.g", "h@i.j", "o@p.q"]
+
+
+def test_a_root_list_nested_past_max_depth_is_refused_as_the_reference_refuses_it() -> None:
+    """Lists nested past MAX_DEPTH at the root are too deep for the planned walk too."""
+    version = resolve(SHOP_ENGINE, "v1")
+    deep: list[Any] = [_order()]
+    for _ in range(MAX_DEPTH):
+        deep = [deep]
+    assert outcome(lambda: SHOP_ENGINE.down(deep, version)) == outcome(
+        lambda: reference_down(deep, version))
+    assert outcome(lambda: SHOP_ENGINE.down(deep, version))[1][3] == "too_deep"
+
+
+def test_a_scalar_root_is_returned_as_it_is() -> None:
+    """A response that is a JSON scalar holds no resource: it comes back unchanged."""
+    assert SHOP_ENGINE.down("plain", resolve(SHOP_ENGINE, "v1")) == "plain"
+
+
+def test_plans_name_what_they_enter() -> None:
+    """A plan's repr lists the properties it enters."""
+    plans = SHOP_ENGINE.pipeline("v1", "down").plans
+    assert plans is not None
+    assert repr(plans[0]["line_item"]) == "<ObjectPlan line_item: enter ['product']>"
