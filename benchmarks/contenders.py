@@ -16,7 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -243,3 +243,53 @@ def first_difference(got: Any, expected: Any, path: str = "$") -> str:
             if a != b:
                 return first_difference(a, b, f"{path}[{index}]")
     return f"{path}: got {got!r:.80}, expected {expected!r:.80}"
+
+
+# -- the same pipelines compiled with the head shapes declared ----------------
+
+
+def compiled_with_schemas(engine: datever.Engine, data: bytes,
+                          version: datever.Version) -> Contender:
+    """datever's compiled pipeline with the head shapes declared (``engine.schemas``): it
+    walks only where a touched resource can occur; it must agree with the reference."""
+    if engine.schemas is None:
+        raise BenchmarkError("compiled_with_schemas needs an engine with schemas")
+    return Contender("datever compiled with schemas: engine.down_json", functools.partial(
+        engine.down_json, data, version), reference_output(data, version))
+
+
+def synthetic_schemas(head: dict[str, Any], order: tuple[str, ...]) -> datever.Schemas:
+    """Strict msgspec Structs for a synthetic history's head (``benchmarks.data.Schema`` by
+    resource name), plus the ``list`` envelope of the first resource type in ``order``."""
+    scalars: dict[str, Any] = {"int": int, "str": str, "bool": bool, "float": float,
+                               "digits": str}
+    structs: dict[str, type[msgspec.Struct]] = {}
+
+    def field_type(prop: Any, schema: Any, name: str) -> Any:
+        if prop.kind == "enum":
+            return Literal[prop.values]
+        if prop.kind == "details":
+            return msgspec.defstruct(f"{name}Details", [
+                (key, scalars[inner.kind]) for key, inner in schema.details.items()],
+                forbid_unknown_fields=True)
+        if prop.kind == "resource":
+            return structs[prop.target]
+        if prop.kind == "resources":
+            return list[structs[prop.target]]  # type: ignore[index]
+        return scalars[prop.kind]
+
+    pending = list(reversed(order))
+    while pending:  # nested resources first: a Struct's annotations name built Structs
+        name = next(n for n in pending if all(
+            p.target in structs for p in head[n].props.values() if p.target))
+        pending.remove(name)
+        schema = head[name]
+        structs[name] = msgspec.defstruct(
+            name.title().replace("_", ""),
+            [(key, field_type(prop, schema, name.title())) for key, prop in schema.props.items()
+             if key != "object"],
+            tag_field="object", tag=name, forbid_unknown_fields=True)
+    envelope = msgspec.defstruct("List", [("url", str), ("has_more", bool),
+                                          ("data", list[structs[order[0]]])],  # type: ignore[index]
+                                 tag_field="object", tag="list", forbid_unknown_fields=True)
+    return datever.Schemas([*structs.values(), envelope])

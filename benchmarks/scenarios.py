@@ -22,6 +22,7 @@ import datever.versions
 from benchmarks import bulk, data
 from benchmarks import contenders as c
 from benchmarks.report import Row, Scenario, Target
+from datever.changes import load_schemas
 
 SEED = 0
 
@@ -32,13 +33,27 @@ def _measure_all(scenario: Scenario, entries: list[c.Contender],
 
 
 def _compiled_vs_reference(scenario: Scenario, engine: datever.Engine, raw: bytes,
-                           version: datever.Version, settings: c.Settings) -> None:
+                           version: datever.Version, settings: c.Settings,
+                           extra: list[c.Contender] | None = None) -> None:
     expected = c.reference_output(raw, version)
     same_bytes = engine.down_json(raw, version) == msgspec.json.encode(expected)
     scenario.notes.append("compiled and reference outputs decode equal; as bytes they are "
                           + ("identical" if same_bytes else "not identical (key order)"))
-    _measure_all(scenario, [c.compiled(engine, raw, version), c.reference(raw, version),
-                            c.floor(raw)], settings)
+    _measure_all(scenario, [c.compiled(engine, raw, version), *(extra or ()),
+                            c.reference(raw, version), c.floor(raw)], settings)
+
+
+def _schemas_targets(scenario: Scenario, limit: float) -> None:
+    """The with-schemas row against the floor, and how much the shapes save."""
+    shaped, plain = scenario.row("datever compiled with schemas"), scenario.row(
+        "datever compiled:")
+    floor = scenario.row("floor")
+    scenario.targets += [
+        Target("compiled with schemas: cost over the floor", shaped.median / floor.median,
+               limit, "x"),
+        Target("compiled without schemas over with schemas", plain.median / shaped.median,
+               1, "x", at_most=False),
+    ]
 
 
 def _pipeline_note(engine: datever.Engine, version: datever.Version) -> str:
@@ -56,7 +71,10 @@ def reference_api(settings: c.Settings) -> Scenario:
     raw = msgspec.json.encode(data.reference_list_payload(seed=SEED, size=20_000))
     engine = datever.Engine.from_directory(data.CHANGES)
     version = engine.resolve("v1")
-    _compiled_vs_reference(scenario, engine, raw, version, settings)
+    shaped = datever.Engine.from_directory(data.CHANGES, schemas=load_schemas(data.CHANGES))
+    _compiled_vs_reference(scenario, engine, raw, version, settings,
+                           [c.compiled_with_schemas(shaped, raw, shaped.resolve("v1"))])
+    _schemas_targets(scenario, 3)
     compiled, reference = scenario.row("datever compiled"), scenario.row("datever reference")
     scenario.targets.append(Target("compiled speed-up over the reference interpreter",
                                    reference.median / compiled.median, 20, "x",
@@ -78,7 +96,11 @@ def synthetic_history(settings: c.Settings) -> Scenario:
     version = engine.resolve("v1")
     expected = datever.reference_down(payload, version)
     data.check_shape(expected, history.oldest, "payload migrated to v1")
-    _compiled_vs_reference(scenario, engine, raw, version, settings)
+    shaped = history.engine()
+    shaped.schemas = c.synthetic_schemas(history.head, tuple(t.name for t in history.types))
+    _compiled_vs_reference(scenario, engine, raw, version, settings,
+                           [c.compiled_with_schemas(shaped, raw, shaped.resolve("v1"))])
+    _schemas_targets(scenario, 1.8)
     compiled, reference = scenario.row("datever compiled"), scenario.row("datever reference")
     floor = scenario.row("floor")
     scenario.targets += [

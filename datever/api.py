@@ -129,6 +129,7 @@ class API(_Serving):
         timeline = self.engine.timeline
         #: the head shapes, from which every version's are derived (None: none declared)
         self.schemas = _schemas(schemas, changes, timeline, discriminator)
+        self.engine.schemas = self.schemas
         if pins is None or isinstance(pins, str | os.PathLike):
             store: PinStore | None = (SQLitePinStore(pins, order=timeline.version_order)
                                       if pins is not None else None)

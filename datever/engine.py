@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -25,6 +25,9 @@ from datever.errors import MigrationError
 from datever.interpreter import reference_run
 from datever.pipeline import MAX_DEPTH, Pipeline, too_deep
 from datever.versions import Timeline, Version
+
+if TYPE_CHECKING:
+    from datever.schemas import Schemas
 
 __all__ = ["MAX_DEPTH", "Engine"]
 
@@ -37,9 +40,13 @@ class Engine:
     >>> engine.down_json(b'{"object": "charge", ...}', version)  # doctest: +SKIP
     """
 
-    def __init__(self, timeline: Timeline, *, discriminator: str = "object") -> None:
+    def __init__(self, timeline: Timeline, *, discriminator: str = "object",
+                 schemas: Schemas | None = None) -> None:
         self.timeline = timeline
         self.discriminator = discriminator
+        #: the head shapes: pipelines compiled with them walk only where resources can
+        #: occur (set before the first pipeline is compiled)
+        self.schemas = schemas
         self._decoder = msgspec.json.Decoder()
         self._encoder = msgspec.json.Encoder()
         self._pipelines: dict[tuple[str, str], Pipeline] = {}
@@ -51,16 +58,17 @@ class Engine:
                        versions: Sequence[str] | None = None,
                        aliases: Mapping[str, str] | None = None,
                        preview_access: Callable[[str | None, Version], bool] | None = None,
-                       ) -> Engine:
+                       schemas: Schemas | None = None) -> Engine:
         """Load and validate a changes directory and its resource declarations (see
         :func:`load_changes`).
 
-        The keyword arguments are those of :class:`Timeline`.
+        ``schemas`` are the head shapes; the other keyword arguments are those of
+        :class:`Timeline`.
         """
         timeline = Timeline(load_changes(directory), name=name, initial=initial,
                             versions=versions, aliases=aliases, preview_access=preview_access,
                             resources=load_resources(directory))
-        return cls(timeline, discriminator=discriminator)
+        return cls(timeline, discriminator=discriminator, schemas=schemas)
 
     # -- versions and pipelines -----------------------------------------------
 
@@ -88,7 +96,8 @@ class Engine:
                     pipeline = Pipeline(resolved.name, direction, resolved.pending,
                                         discriminator=self.discriminator,
                                         timeline=self.timeline.name,
-                                        opaque=self.timeline.resources.opaque)
+                                        opaque=self.timeline.resources.opaque,
+                                        schemas=self.schemas)
                     self._pipelines[key] = pipeline
         return pipeline
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datever.changes import Change, Direction
 from datever.compiler import COMPILED, CompiledFunction, compile_resource, segments
 from datever.errors import MigrationError
+from datever.walk_plan import DEAD, ObjectPlan, ValuePlan, build_plan, pass_shapes
+
+if TYPE_CHECKING:
+    from datever.schemas import Schemas
 
 __all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
 
@@ -37,11 +41,15 @@ class Pipeline:
     ``passes`` lists, per walk over the payload, the compiled function of each
     resource; most pipelines have one pass. ``source`` is the generated code.
     ``opaque`` maps resource names to properties the walk never enters (user data).
+    With ``schemas`` (the head shapes), each pass walks only where its resources
+    can occur (:mod:`datever.walk_plan`); output equals the generic walk's on
+    every payload valid against the shapes.
     """
 
     def __init__(self, version_name: str, direction: Direction, pending: Sequence[Change],
                  *, discriminator: str = "object", timeline: str = "default",
-                 opaque: Mapping[str, frozenset[str]] | None = None) -> None:
+                 opaque: Mapping[str, frozenset[str]] | None = None,
+                 schemas: Schemas | None = None) -> None:
         self.version = version_name
         self.direction: Direction = direction
         self.discriminator = discriminator
@@ -49,7 +57,9 @@ class Pipeline:
         self.changes: tuple[Change, ...] = tuple(ordered)
         label = f"{timeline} {version_name}"
         self.passes: list[dict[str, CompiledFunction]] = []
-        for segment in segments(ordered, discriminator, direction):
+        walked: list[list[Change]] = []  # the segments of each pass
+        cut = segments(ordered, discriminator, direction)
+        for segment in cut:
             resources = dict.fromkeys(r for change in segment for r in change.operations)
             compiled = {}
             for resource in resources:
@@ -60,9 +70,20 @@ class Pipeline:
                                                           label=label)
             if compiled:
                 self.passes.append(compiled)
-        self._walkers = [_make_walker({r: f.function for r, f in table.items()}, discriminator,
-                                      dict(opaque or {}))
-                         for table in self.passes]
+                walked.append(segment)
+        hidden = dict(opaque or {})
+        tables = [{r: f.function for r, f in table.items()} for table in self.passes]
+        #: per pass, each resource's walk plan (None: no schemas, the generic walk)
+        self.plans: list[dict[str, ObjectPlan]] | None = None
+        if schemas is not None and self.passes:
+            # a pass that runs nothing still moves the shapes: derive over every segment
+            starts = dict(zip(map(id, cut), pass_shapes(schemas.symbols, cut, direction,
+                                                        schemas.read_old_type), strict=True))
+            self.plans = [build_plan(starts[id(segment)], table, hidden, discriminator)
+                          for segment, table in zip(walked, tables, strict=True)]
+        self._walkers = [_make_walker(table, discriminator, hidden,
+                                      self.plans[index] if self.plans is not None else None)
+                         for index, table in enumerate(tables)]
         names = {resource for table in self.passes for resource in table}
         #: byte strings of which at least one must occur for the walk to matter
         self.markers: tuple[bytes, ...] = tuple(
@@ -118,9 +139,14 @@ class Pipeline:
 
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
-                 opaque: dict[str, frozenset[str]] | None = None) -> Walker:
+                 opaque: dict[str, frozenset[str]] | None = None,
+                 plans: dict[str, ObjectPlan] | None = None) -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function, and never
     enters the ``opaque`` properties of a resource (resource name to property names).
+
+    With ``plans`` (:func:`datever.walk_plan.build_plan`), the walk enters only what
+    the plans say can hold a resource of ``table``, and falls back to this generic
+    walk wherever the payload leaves the plans.
 
     Containers nested deeper than MAX_DEPTH stop the walk (``room`` counts
     the levels still allowed, MAX_DEPTH at the root): the recursion never
@@ -189,17 +215,15 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                     exc.path.insert(0, index)
                     raise
 
+    if plans is not None:
+        return _planned(plans, discriminator, walk_dict, walk_list)
+
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
         try:
             if kind is dict:
                 return walk_dict(node, resource)
-            if resource is not None:
-                if deeper_than(node, MAX_DEPTH):
-                    raise _TooDeep
-                raise MigrationError(f"expected an object for resource {resource!r}, "
-                                     f"got {type(node).__name__}", resource=resource,
-                                     reason="not_an_object")
+            _check_root(node, resource)
             if kind is list:
                 walk_list(node, MAX_DEPTH)
         except _TooDeep:
@@ -207,6 +231,132 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
         return node
 
     return walk
+
+
+def _check_root(node: Any, resource: str | None) -> None:
+    """Raise when ``resource`` names the root's type and the root is not an object."""
+    if resource is not None:
+        if deeper_than(node, MAX_DEPTH):
+            raise _TooDeep
+        raise MigrationError(f"expected an object for resource {resource!r}, "
+                             f"got {type(node).__name__}", resource=resource,
+                             reason="not_an_object")
+
+
+def _planned(plans: dict[str, ObjectPlan], discriminator: str,
+             walk_dict: Callable[[dict[str, Any], str | None, int], Any],
+             walk_list: Callable[[list[Any], int], None]) -> Walker:
+    """The walk that follows ``plans``; ``walk_dict`` and ``walk_list`` are the generic walk,
+    for whatever the plans do not describe."""
+    plan_of = plans.get
+
+    def walk_object(node: dict[str, Any], own: ObjectPlan, room: int,
+                    resource: str | None = None) -> Any:
+        if not own.known.issuperset(node):  # a key the shape does not declare
+            return walk_dict(node, resource, room)
+        if not room:
+            raise _TooDeep
+        room -= 1
+        plan: ObjectPlan | None
+        for key, inner in own.enter:
+            value: Any = node.get(key)
+            kind = type(value)
+            if kind is dict:
+                # visit_dict inlined: one call less per nested object
+                if inner.generic:
+                    plan = None
+                else:
+                    tag = value.get(discriminator)
+                    plan = plan_of(tag) if type(tag) is str else inner.untagged
+                    if plan is DEAD:
+                        continue
+                try:
+                    result = (walk_dict(value, None, room) if plan is None
+                              else walk_object(value, plan, room))
+                except MigrationError as exc:
+                    exc.path.insert(0, key)
+                    raise
+                if result is not value:
+                    node[key] = result
+            elif kind is list:
+                try:
+                    visit_list(value, inner, room)
+                except MigrationError as exc:
+                    exc.path.insert(0, key)
+                    raise
+        function = own.function
+        if function is None:
+            return node
+        name = own.name
+        assert name is not None
+        try:
+            return function(node)
+        except Exception as exc:
+            raise _located(exc, name) from exc
+
+    def visit_list(node: list[Any], expected: ValuePlan, room: int) -> None:
+        items = expected.items
+        if items is None or expected.generic:
+            walk_list(node, room)
+            return
+        if not room:
+            raise _TooDeep
+        room -= 1
+        generic = items.generic
+        untagged = items.untagged
+        plan: ObjectPlan | None
+        for index, value in enumerate(node):
+            kind = type(value)
+            if kind is dict:
+                if generic:
+                    plan = None
+                else:  # visit_dict inlined, as in walk_object
+                    tag = value.get(discriminator)
+                    plan = plan_of(tag) if type(tag) is str else untagged
+                    if plan is DEAD:
+                        continue
+                try:
+                    result = (walk_dict(value, None, room) if plan is None
+                              else walk_object(value, plan, room))
+                except MigrationError as exc:
+                    exc.path.insert(0, index)
+                    raise
+                if result is not value:
+                    node[index] = result
+            elif kind is list:
+                try:
+                    visit_list(value, items, room)
+                except MigrationError as exc:
+                    exc.path.insert(0, index)
+                    raise
+
+    def walk(node: Any, resource: str | None = None) -> Any:
+        kind = type(node)
+        try:
+            if kind is dict:
+                if resource is None:  # a response: the root is found by its discriminator
+                    tag = node.get(discriminator)
+                    plan = plan_of(tag) if type(tag) is str else None
+                else:
+                    plan = plan_of(resource)
+                if plan is None:
+                    return walk_dict(node, resource, MAX_DEPTH)
+                if plan is DEAD:
+                    return node
+                return walk_object(node, plan, MAX_DEPTH, resource)
+            _check_root(node, resource)
+            if kind is list:
+                visit_list(node, _ROOT, MAX_DEPTH)
+        except _TooDeep:
+            raise too_deep(resource) from None
+        return node
+
+    return walk
+
+
+#: what the root of a response may be: any resource, found by its discriminator, or a list
+_ROOT = ValuePlan()
+_ROOT.items = _ROOT
 
 
 def deeper_than(payload: Any, limit: int) -> bool:

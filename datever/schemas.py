@@ -192,6 +192,11 @@ class Schemas:
         return frozenset(self._shapes)
 
     @property
+    def symbols(self) -> Mapping[str, Obj | None]:
+        """The head shapes as symbols (:mod:`datever.schemas_derive`), by resource name."""
+        return self._shapes
+
+    @property
     def opaque(self) -> Mapping[str, frozenset[str]]:
         """Each resource's free-form properties (``dict[...]``): user data, never walked."""
         return {name: frozenset(key for key, prop in shape.props.items()
