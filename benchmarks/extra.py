@@ -7,7 +7,9 @@ without it, it says what was skipped and how to install it.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import sys
 import tempfile
 from pathlib import Path
 
@@ -48,3 +50,18 @@ def run(settings: Settings, *, quick: bool, out: Path | None = None,
     curves = plots.measure(plan, settings, comparison)
     paths = plots.draw(curves, plan, out, plots.caption(settings))
     return text + "\n- scaling curves: " + ", ".join(str(path) for path in paths) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.extra [--quick]``: the comparison and the curves alone."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.extra", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer points, shorter rounds")
+    parser.add_argument("--out", type=Path, help="where the PNGs go")
+    args = parser.parse_args(argv)
+    settings = Settings.quick() if args.quick else Settings.full()
+    print(run(settings, quick=args.quick, out=args.out), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
