@@ -27,6 +27,7 @@ import datever
 from benchmarks import cadwyn_bench as cb
 from benchmarks import contenders as c
 from benchmarks import rename_history as h
+from benchmarks.asgi_requests import cases
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENGINE_ROWS = {"floor: msgspec Decoder + Encoder": "floor (msgspec decode + encode)",
@@ -89,9 +90,10 @@ def _overhead_points(changes: int, size: int, settings: c.Settings,
                      libraries: tuple[str, ...]) -> dict[str, list[float]]:
     """Per-request overhead (median, p25, p75 µs) of each library on the list GET at oldest."""
     with cb.build(changes, size, libraries) as apps:
-        case = cb.cases(changes, size)[2]
+        case = cases(changes, size)[2]
         timing = asyncio.run(cb.measure(apps, [case], settings))[0]
-    return {name: list(spread) for name, spread in timing.overhead.items()}
+    return {name: list(spread) for name, spread in timing.overhead.items()
+            if name in libraries}
 
 
 def _add(series: dict[str, list[list[float]]], x: float, points: dict[str, list[float]]) -> None:
@@ -105,13 +107,13 @@ def measure(plan: Plan, settings: c.Settings,
     curves = Curves()
     known = {(t.changes, t.case): t for t in comparison.timings} if comparison else {}
     colds = {(s.library, s.changes): s for s in comparison.cold} if comparison else {}
-    get_label = cb.cases(1, plan.list_bytes)[2].label
+    get_label = cases(1, plan.list_bytes)[2].label
     for changes in plan.lengths:
         print(f"  scaling, {changes} changes ...", file=sys.stderr, flush=True)
         _add(curves.by_changes, changes, _engine_points(changes, plan.list_bytes, settings))
         libraries = cb.LIBRARIES if changes in plan.cadwyn_lengths else ("datever",)
         timing = known.get((changes, get_label))
-        points = ({name: list(v) for name, v in timing.overhead.items()} if timing
+        points = ({name: list(timing.overhead[name]) for name in libraries} if timing
                   else _overhead_points(changes, plan.list_bytes, settings, libraries))
         _add(curves.overhead_by_changes, changes, points)
         for library in libraries:
@@ -169,15 +171,18 @@ def draw(curves: Curves, plan: Plan, out: Path, caption: str) -> list[Path]:
     kb = f"{plan.list_bytes // 1000} KB"
     figures = [
         ("scaling_changes.png",
-         (curves.by_changes, f"engine alone: {kb} list down to the oldest version",
+         (curves.by_changes, f"engine alone: {kb} list down to the oldest version "
+          "(bars: fastest and slowest round)",
           "changes in the history", "µs per call"),
          (curves.overhead_by_changes, f"overhead per request: {kb} list GET at the oldest "
           "version (p25-p75)", "changes in the history", "µs over the bare FastAPI app")),
         ("scaling_payload.png",
-         (curves.by_size, f"engine alone: list down through {plan.size_changes} changes",
+         (curves.by_size, f"engine alone: list down through {plan.size_changes} changes "
+          "(bars: fastest and slowest round)",
           "payload bytes at head", "µs per call"),
          (curves.overhead_by_size, f"overhead per request: list GET, {plan.size_changes} "
-          "changes, oldest version", "payload bytes at head", "µs over the bare FastAPI app")),
+          "changes, oldest version (p25-p75)", "payload bytes at head",
+          "µs over the bare FastAPI app")),
         ("scaling_startup.png",
          (curves.start, "cold start: build + first POST at the oldest version",
           "changes in the history", "seconds (fresh process)"),

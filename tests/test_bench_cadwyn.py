@@ -15,6 +15,7 @@ import pytest
 from benchmarks import cadwyn_bench as cb
 from benchmarks import extra, plots
 from benchmarks import rename_history as h
+from benchmarks.asgi_requests import cases, check_outputs
 from benchmarks.contenders import BenchmarkError, Settings
 
 LIGHT = Settings(rounds=2, round_ns=1_000_000, startup_rounds=1)
@@ -28,7 +29,7 @@ needs_matplotlib = pytest.mark.skipif(
 def test_datever_serves_the_rename_history_to_an_old_client() -> None:
     """Behind datever, the oldest client's POST and GET get the answers the history defines."""
     with cb.build(3, 2_000, libraries=("datever",)) as apps:
-        for case in cb.cases(3, 2_000):
+        for case in cases(3, 2_000):
             asyncio.run(cb.verify(apps, case))
 
 
@@ -36,24 +37,24 @@ def test_verification_fails_when_a_contender_answers_differently() -> None:
     """An app that does not migrate, standing in for a library, fails the check on title_0."""
     with cb.build(2, 2_000, libraries=("datever",)) as apps:
         apps.apps["cadwyn"] = apps.apps[cb.BARE]  # answers at head whatever the version
-        oldest_get = cb.cases(2, 2_000)[2]
+        oldest_get = cases(2, 2_000)[2]
         with pytest.raises(BenchmarkError, match=r"cadwyn gives a wrong answer: .*title_0"):
             asyncio.run(cb.verify(apps, oldest_get))
 
 
 def test_check_outputs_names_the_two_contenders_that_differ() -> None:
     """Two contenders that answer 200 with different bodies are reported, with the path."""
-    case = cb.cases(1)[1]
+    case = cases(1)[1]
     outputs = {"datever": (200, b'{"a": {"b": 1}}'), "cadwyn": (200, b'{"a": {"b": 2}}')}
     with pytest.raises(BenchmarkError, match=r"cadwyn gives a wrong answer: \$\.a\.b"):
-        cb.check_outputs(case, outputs, {"a": {"b": 1}})
+        check_outputs(case, outputs, {"a": {"b": 1}})
 
 
 def test_check_outputs_rejects_an_error_status() -> None:
     """A contender that answers 422 fails the check, its status and body in the message."""
-    case = cb.cases(1)[1]
+    case = cases(1)[1]
     with pytest.raises(BenchmarkError, match="cadwyn answered 422"):
-        cb.check_outputs(case, {"cadwyn": (422, b'{"detail": []}')}, {})
+        check_outputs(case, {"cadwyn": (422, b'{"detail": []}')}, {})
 
 
 def test_a_missing_extra_is_reported_with_how_to_install_it() -> None:
@@ -78,9 +79,9 @@ def test_changes_directory_has_one_module_per_change(tmp_path: Path) -> None:
 def test_quick_comparison_measures_both_libraries() -> None:
     """The quick comparison checks, times and cold-starts both libraries and says how."""
     result = cb.compare([1], LIGHT)
-    assert [t.case for t in result.timings] == [case.label for case in cb.cases(1)]
+    assert [t.case for t in result.timings] == [case.label for case in cases(1)]
     for timing in result.timings:
-        assert set(timing.overhead) == {"datever", "cadwyn"}
+        assert set(timing.overhead) == {"datever", "cadwyn", cb.CONTROL}
         assert timing.per_request[cb.BARE] > 0
     assert [(cold.library, cold.changes) for cold in result.cold] == [("datever", 1),
                                                                         ("cadwyn", 1)]
