@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import rename_history as h
+from benchmarks import report
 from benchmarks.asgi_requests import Case, call, cases, check_outputs, expected
 from benchmarks.cold_start import ColdStart, cold_start
 from benchmarks.contenders import Settings
@@ -153,17 +154,21 @@ class Comparison:
 
     timings: list[Timing] = field(default_factory=list)
     cold: list[ColdStart] = field(default_factory=list)
+    #: the 1, 5 and 15 minute load averages before and after: a busy machine adds noise
+    load: tuple[str, str] = ("unknown", "unknown")
 
 
 def compare(lengths: list[int], settings: Settings) -> Comparison:
     """Measure both libraries for every history length in ``lengths``."""
     result = Comparison()
+    before = report.load_average()
     for changes in lengths:
         print(f"  cadwyn comparison, {changes} changes ...", file=sys.stderr, flush=True)
         with build(changes) as apps:
             result.timings += asyncio.run(measure(apps, cases(changes), settings))
         result.cold += [cold_start(library, changes, settings.startup_rounds)
                         for library in LIBRARIES]
+    result.load = (before, report.load_average())
     return result
 
 
@@ -202,7 +207,11 @@ def _spread_text(spread: tuple[float, float, float]) -> str:
 
 def markdown(result: Comparison, settings: Settings) -> str:
     """The comparison as markdown tables, with the configuration that was measured."""
+    env = report.environment(h.REPO)
     out = ["", "## datever and Cadwyn in front of the same FastAPI app", "",
+           f"- machine: {env['cpu']}, {env['usable_cores']} usable cores, {env['python']}; "
+           f"datever commit {env['datever_commit']}; load average before: {result.load[0]}, "
+           f"after: {result.load[1]}",
            f"- {versions()}; {settings.rounds} interleaved rounds of at least "
            f"{settings.round_ns / 1e6:g} ms; direct ASGI calls, no server",
            f"- configuration: {CONFIGURATION}",
