@@ -30,7 +30,8 @@ def run(settings: Settings, *, quick: bool, out: Path | None = None,
     """The comparison and the curves as markdown, or a note saying why they were skipped.
 
     The PNGs go to ``out``: by default ``benchmarks/results`` for a full run and
-    a temporary directory for ``--quick``, so a smoke test never replaces them.
+    ``datever-bench-quick`` in the temporary directory for ``--quick``, so that a
+    smoke test never replaces the committed figures.
     """
     absent = missing(required)
     if absent:
@@ -41,7 +42,7 @@ def run(settings: Settings, *, quick: bool, out: Path | None = None,
 
     plan = plots.Plan.quick() if quick else plots.Plan.full()
     if out is None:
-        out = Path(tempfile.mkdtemp(prefix="datever-plots-")) if quick else plots.RESULTS
+        out = Path(tempfile.gettempdir()) / "datever-bench-quick" if quick else plots.RESULTS
     comparison = cadwyn_bench.compare(plan.cadwyn_lengths, settings)
     text = cadwyn_bench.markdown(comparison, settings)
     if not quick:
