@@ -3,6 +3,9 @@
     python -m benchmarks                 # full run
     python -m benchmarks --quick         # fewer, shorter rounds: a smoke test
     python -m benchmarks --json out.json
+
+With the ``bench`` extra installed, a run without ``--only`` also compares
+datever with Cadwyn and draws the scaling curves (``benchmarks.extra``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import data, report
+from benchmarks import data, extra, report
 from benchmarks.contenders import Settings
 from benchmarks.scenarios import SCENARIOS
 
@@ -61,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             "load_before": load_before, "load_after": report.load_average()}
     env = report.environment(data.REPO)
     print(report.markdown(scenarios, env, meta, CAVEATS), end="")
+    if not args.only:
+        print(extra.run(settings, quick=args.quick), end="")
     if args.json is not None:
         results = report.as_json(scenarios, env, meta, CAVEATS)
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
