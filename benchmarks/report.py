@@ -6,6 +6,7 @@ import importlib.metadata
 import math
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,20 +102,13 @@ def _version(package: str) -> str:
 
 
 def _commit(repo: Path) -> str:
-    """The checked-out commit, read from .git without running git."""
+    """The checked-out commit (``git rev-parse``, which also knows worktrees)."""
     try:
-        head = (repo / ".git" / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            ref = head[5:]
-            path = repo / ".git" / ref
-            if path.is_file():
-                return path.read_text().strip()[:12]
-            packed = (repo / ".git" / "packed-refs").read_text()
-            return next(line.split()[0][:12] for line in packed.splitlines()
-                        if line.endswith(" " + ref))
-        return head[:12]
-    except (OSError, StopIteration):
+        done = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=repo,
+                              capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
         return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
 
 
 def load_average() -> str:

@@ -113,3 +113,23 @@ def test_bulk_rows_give_throughput_of_equal_outputs() -> None:
     assert [row.name for row in scenario.rows] == ["one", "two", "floor"]
     assert [row.role for row in scenario.rows] == ["candidate", "candidate", "floor"]
     assert all(" MB/s, " in note for note in scenario.notes)
+
+
+def test_the_report_names_the_commit_of_a_worktree(tmp_path: Path) -> None:
+    """The commit is read through git, so a linked worktree (whose .git is a file) is
+    named too; a folder outside any repository is 'unknown'."""
+    from benchmarks import report
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    repo, linked = tmp_path / "repo", tmp_path / "linked"
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "x"],
+                   check=True)
+    subprocess.run([*git, "-C", str(repo), "worktree", "add", "-q", str(linked)], check=True)
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    assert (linked / ".git").is_file()
+    assert report._commit(linked) == head[:12]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert report._commit(outside) in ("unknown", report._commit(REPO))
