@@ -1,0 +1,348 @@
+"""Pin lookups off the event loop, and the per-process pin cache (datever.pins_async).
+
+Real stores throughout: SQLite files (two store objects on one file stand for
+two processes), a real PostgreSQL cluster, the real ASGI middleware. The cache
+runs on a test clock; nothing sleeps on the real clock but for tiny waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pendulum
+import pytest
+
+from datever import API, APIGroups, Change, MemoryPinStore, add
+from datever.pins import Pin, PinStore
+from datever.pins_async import AsyncPinStore, PinCache, ThreadedPinStore, as_async
+from datever.pins_sql import SQLitePinStore
+from datever.selection import VersionSelector
+from datever.versions import Timeline
+from datever.web.asgi import Message, Scope
+from tests.postgres import fresh_database, postgres_fixture  # noqa: F401
+
+T0 = pendulum.datetime(2024, 1, 1, 12, tz="UTC")
+NEWEST = "2022-01-01"
+
+
+def timeline() -> Timeline:
+    """Releases on 2020-01-01, 2021-01-01 and 2022-01-01."""
+    return Timeline([Change(released=f"{year}-01-01", description=str(year), id=f"c{year}",
+                            resources={"charge": [add(f"p{year}", 0)]})
+                     for year in (2020, 2021, 2022)])
+
+
+class Clock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_processes(request: pytest.FixtureRequest,
+                  tmp_path: pathlib.Path) -> Iterator[tuple[PinStore, PinStore]]:
+    """Two store objects on one database, standing for two processes of a fleet."""
+    stores: tuple[Any, Any]
+    if request.param == "sqlite":
+        path = tmp_path / "pins.db"
+        stores = (SQLitePinStore(path), SQLitePinStore(path))
+    else:
+        from datever.pins_pg import PostgresPinStore
+
+        url = fresh_database(request.getfixturevalue("postgres_url"))
+        stores = (PostgresPinStore(url), PostgresPinStore(url))
+    yield stores
+    for store in stores:
+        store.close()
+
+
+# -- the cache ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["upgrade", "rollback"])
+def test_a_change_made_elsewhere_shows_here_within_the_ttl(
+        two_processes: tuple[PinStore, PinStore], action: str) -> None:
+    """An upgrade or rollback made through one process is seen by the other's cache once
+    its ttl has passed, and not before; the process that made it sees it at once."""
+    clock = Clock()
+    here, there = (PinCache(store, ttl=5.0, clock=clock) for store in two_processes)
+    there.pin_first("acct", "2020-01-01", now=T0)
+    if action == "rollback":
+        there.upgrade("acct", "2021-01-01", now=T0)
+    before = here.get("acct")
+    assert before is not None
+    changed = (there.upgrade("acct", NEWEST, now=T0) if action == "upgrade"
+               else there.rollback("acct", now=T0.add(hours=1)))
+    assert there.get("acct") == changed
+    clock.now += 4.999
+    assert here.get("acct") == before
+    clock.now += 0.001
+    assert here.get("acct") == changed
+
+
+def test_an_account_without_a_pin_is_not_cached() -> None:
+    """A lookup that finds no pin is not remembered: a pin made next is seen at once."""
+    store = MemoryPinStore()
+    cache = PinCache(store, ttl=60.0, clock=Clock())
+    assert cache.get("acct") is None
+    pin = store.pin_first("acct", "2021-01-01")
+    assert cache.get("acct") == pin
+
+
+def test_a_cached_pin_is_served_without_the_store(tmp_path: pathlib.Path) -> None:
+    """Within its ttl a pin comes from memory: even a closed store is not touched."""
+    store = SQLitePinStore(tmp_path / "pins.db")
+    cache = PinCache(store, ttl=5.0, clock=Clock())
+    pin = cache.pin_first("acct", "2021-01-01")
+    store.close()
+    assert cache.get("acct") == pin
+    assert asyncio.run(cache.aget("acct")) == pin
+    with pytest.raises(sqlite3.ProgrammingError):
+        cache.get("other")
+
+
+def test_ttl_zero_turns_caching_off() -> None:
+    """With ttl=0 every lookup reads the store."""
+    store = MemoryPinStore()
+    cache = PinCache(store, ttl=0)
+    cache.pin_first("acct", "2020-01-01")
+    upgraded = store.upgrade("acct", "2021-01-01")
+    assert cache.get("acct") == upgraded
+    assert len(cache) == 0
+
+
+def test_the_cache_holds_at_most_size_accounts() -> None:
+    """Past ``size`` accounts the least recently stored are dropped first."""
+    cache = PinCache(MemoryPinStore(), ttl=60.0, clock=Clock(), size=2)
+    for account in ("a", "b", "c"):
+        cache.pin_first(account, "v1")
+    assert len(cache) == 2
+    assert cache._cached("a") is None
+    assert cache._cached("c") is not None
+
+
+@pytest.mark.parametrize(("ttl", "size"), [(-1.0, 10), (5.0, 0)])
+def test_a_negative_ttl_or_an_empty_cache_is_refused(ttl: float, size: int) -> None:
+    """ttl below 0 or size below 1 is a ValueError naming both."""
+    with pytest.raises(ValueError, match="ttl is a number of seconds"):
+        PinCache(MemoryPinStore(), ttl=ttl, size=size)
+
+
+def test_forget_drops_cached_pins() -> None:
+    """forget(account) drops one pin, forget() every pin."""
+    store = MemoryPinStore()
+    cache = PinCache(store, ttl=60.0, clock=Clock())
+    for account in ("a", "b"):
+        cache.pin_first(account, "2020-01-01")
+    store.upgrade("a", "2021-01-01")
+    cache.forget("a")
+    assert cache.get("a") == store.get("a")
+    cache.forget()
+    assert len(cache) == 0
+
+
+def test_delete_and_history_go_through_to_the_store() -> None:
+    """delete forgets the cached pin too; history always reads the store."""
+    store = MemoryPinStore()
+    cache = PinCache(store, ttl=60.0, clock=Clock())
+    cache.pin_first("acct", "2020-01-01", now=T0)
+    assert cache.history("acct") == store.history("acct")
+    cache.delete("acct")
+    assert cache.get("acct") is None
+    assert store.history("acct") == []
+
+
+def test_the_async_side_of_the_cache_keeps_pins_too() -> None:
+    """aget, apin_first, aupgrade, arollback, adelete and ahistory, through the cache."""
+    store = MemoryPinStore()
+    cache = PinCache(store, ttl=60.0, clock=Clock())
+
+    async def work() -> None:
+        first = await cache.apin_first("acct", "2020-01-01", now=T0)
+        store.upgrade("acct", "2021-01-01")  # behind the cache's back
+        assert await cache.aget("acct") == first
+        assert (await cache.aupgrade("acct", NEWEST)).version == NEWEST
+        assert (await cache.arollback("acct")).version == "2021-01-01"
+        assert len(await cache.ahistory("acct")) == 4
+        await cache.adelete("acct")
+        assert await cache.aget("acct") is None
+
+    asyncio.run(work())
+
+
+class AsyncOnly:
+    """A store with only the async methods, as a service might write for its own database."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryPinStore()
+
+    async def aget(self, account: str) -> Pin | None:
+        return self.inner.get(account)
+
+    async def apin_first(self, account: str, version: str, *, now: Any = None) -> Pin:
+        return self.inner.pin_first(account, version, now=now)
+
+
+def test_an_async_only_store_refuses_sync_calls_clearly() -> None:
+    """The sync side of a cache or a selector over an async-only store is a TypeError
+    that says to use the async methods."""
+    store: Any = AsyncOnly()
+    with pytest.raises(TypeError, match="async pin store"):
+        PinCache(store).get("acct")
+    selector = VersionSelector(timeline(), pins=store)
+    with pytest.raises(TypeError, match="alookup"):
+        selector.select("/x", account="acct")
+    looked_up = asyncio.run(selector.alookup("acct"))
+    assert looked_up is not None
+    assert looked_up.new
+    selection = selector.select("/x", account="acct", account_pin=looked_up)
+    assert (selection.version.name, selection.source) == (NEWEST, "account")
+    assert selection.pinned == looked_up.pin
+
+
+def test_as_async_wraps_sync_stores_and_keeps_async_ones() -> None:
+    """A sync store gets a ThreadedPinStore; a store with async methods is itself."""
+    memory = MemoryPinStore()
+    wrapped = as_async(memory)
+    assert isinstance(wrapped, ThreadedPinStore)
+    assert isinstance(wrapped, AsyncPinStore)
+    assert wrapped.store is memory
+    cache = PinCache(memory)
+    assert as_async(cache) is cache
+
+
+def test_threaded_store_passes_sync_calls_straight_through() -> None:
+    """The sync methods of a ThreadedPinStore are the store's own."""
+    threaded = ThreadedPinStore(MemoryPinStore())
+    threaded.pin_first("acct", "2020-01-01", now=T0)
+    threaded.upgrade("acct", "2021-01-01", now=T0)
+    assert threaded.rollback("acct", now=T0) == threaded.get("acct")
+    assert [event.action for event in threaded.history("acct")] == [
+        "pinned", "upgraded", "rolled_back"]
+    threaded.delete("acct")
+    assert threaded.get("acct") is None
+    threaded.close()
+    assert "MemoryPinStore" in repr(threaded)
+
+
+def test_selector_without_pins_looks_nothing_up() -> None:
+    """alookup is None without a pin store; lookup too."""
+    selector = VersionSelector(timeline())
+    assert asyncio.run(selector.alookup("acct")) is None
+    assert selector.lookup("acct") is None
+
+
+# -- the middleware ----------------------------------------------------------------
+
+
+async def bare_app(scope: Scope, receive: Callable[[], Any],
+                   send: Callable[[Message], Any]) -> None:
+    """An ASGI app that answers 200 ``ok``."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok", "more_body": False})
+
+
+def account_of(scope: Scope) -> str | None:
+    """The X-Account header."""
+    return next((value.decode() for name, value in scope["headers"] if name == b"x-account"),
+                None)
+
+
+async def call(app: Any, path: str = "/charges", account: str = "acct") -> dict[bytes, bytes]:
+    """One GET through ``app``; the response headers."""
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": b"", "headers": [(b"x-account", account.encode())]}
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    return dict(sent[0]["headers"])
+
+
+def test_a_locked_pin_store_never_blocks_the_event_loop(tmp_path: pathlib.Path) -> None:
+    """A first request waits on a SQLite file another connection holds locked, while
+    another coroutine keeps ticking; once the lock is released the account is pinned."""
+    path = tmp_path / "pins.db"
+    api = API(timeline(), pins=SQLitePinStore(path))
+    app = api.asgi(bare_app, account=account_of)
+
+    async def main() -> tuple[int, dict[bytes, bytes]]:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock pin_first needs
+        request = asyncio.create_task(call(app, account="acct_new"))
+        ticks = 0
+        try:
+            while ticks < 20:
+                await asyncio.sleep(0.005)
+                ticks += 1
+                assert not request.done()
+        finally:
+            blocker.execute("COMMIT")
+            blocker.close()
+        return ticks, await asyncio.wait_for(request, 30)
+
+    ticks, headers = asyncio.run(main())
+    assert ticks == 20
+    assert headers[b"x-api-version"] == NEWEST.encode()
+    assert api.pins is not None
+    pin = api.pins.get("acct_new")
+    assert pin is not None
+    assert pin.version == NEWEST
+
+
+def test_the_middleware_pins_through_postgres_async_pool(postgres_url: str) -> None:
+    """API(pins=a postgresql:// URL) pins a new account on its first request, through
+    the async pool, and serves it at its pin afterwards."""
+    api = API(timeline(), pins=fresh_database(postgres_url), pin_ttl=0)
+    assert api.pins is not None
+    store: Any = api.pins.store
+    assert type(store).__name__ == "PostgresPinStore"
+    store.pin_first("acct_old", "2020-01-01")
+    app = api.asgi(bare_app, account=account_of)
+
+    async def main() -> list[dict[bytes, bytes]]:
+        try:
+            return [await call(app, account="acct_new"), await call(app, account="acct_old")]
+        finally:
+            await store.aclose()
+
+    new, old = asyncio.run(main())
+    assert new[b"x-api-version"] == NEWEST.encode()
+    assert old[b"x-api-version"] == b"2020-01-01"
+    assert [event.action for event in store.history("acct_new")] == ["pinned"]
+    store.close()
+
+
+def test_grouped_middleware_looks_the_pin_up_in_the_requests_group() -> None:
+    """Under APIGroups the pin comes from the store of the path's group; a path in no
+    group looks nothing up."""
+    pins = MemoryPinStore()
+    groups = APIGroups({"compute": API(timeline(), pins=pins), "data": API(timeline())})
+    app = groups.asgi(bare_app, account=account_of)
+
+    async def main() -> list[dict[bytes, bytes]]:
+        return [await call(app, "/compute/estimate"), await call(app, "/data/x"),
+                await call(app, "/elsewhere")]
+
+    compute, data, elsewhere = asyncio.run(main())
+    assert compute[b"x-api-version"] == NEWEST.encode()
+    assert data[b"x-api-version"] == b"v1"
+    assert b"x-api-version" not in elsewhere
+    pin = pins.get("acct")
+    assert pin is not None
+    assert pin.version == NEWEST
