@@ -346,3 +346,19 @@ def test_grouped_middleware_looks_the_pin_up_in_the_requests_group() -> None:
     pin = pins.get("acct")
     assert pin is not None
     assert pin.version == NEWEST
+
+
+def test_selector_without_pins_cannot_upgrade() -> None:
+    """upgrade and rollback on a selector with no pin store are a ValueError saying so."""
+    selector = VersionSelector(timeline())
+    with pytest.raises(ValueError, match="no pin store"):
+        selector.upgrade("acct", NEWEST)
+    with pytest.raises(ValueError, match="no pin store"):
+        selector.rollback("acct")
+
+
+def test_reprs_name_the_store_behind(tmp_path: pathlib.Path) -> None:
+    """A cache and a SQLite store say what they wrap and where."""
+    with SQLitePinStore(tmp_path / "pins.db") as store:
+        assert repr(PinCache(store, ttl=2.5)) == f"<PinCache ttl=2.5s {store!r}>"
+        assert repr(store) == f"<SQLitePinStore {str(tmp_path / 'pins.db')!r}>"
