@@ -154,13 +154,18 @@ class PinCache:
     (by ``clock``, default :func:`time.monotonic`) have passed; so an upgrade
     or a rollback made through another process, or another cache, is seen
     here at the latest ``ttl`` seconds later, and at once through this one.
-    Accounts with no pin are not cached: their first request pins them, and
-    that pin is. At most ``size`` accounts are held (the oldest go first);
-    ``ttl=0`` turns caching off.
+    With a store that announces changes (``subscribe``: the PostgreSQL
+    store's LISTEN/NOTIFY), a pin changed anywhere is dropped from the cache
+    as soon as the announcement arrives, usually within milliseconds; ``ttl``
+    remains the bound should one be lost (``listen=False``: rely on ``ttl``
+    alone). Accounts with no pin are not
+    cached: their first request pins them, and that pin is. At most ``size``
+    accounts are held (the oldest go first); ``ttl=0`` turns caching off.
     """
 
     def __init__(self, store: AnyPinStore, *, ttl: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic, size: int = 100_000) -> None:
+                 clock: Callable[[], float] = time.monotonic, size: int = 100_000,
+                 listen: bool = True) -> None:
         if ttl < 0 or size < 1:
             raise ValueError(f"ttl is a number of seconds >= 0 (got {ttl!r}) and size a "
                              f"number of accounts >= 1 (got {size!r})")
@@ -170,6 +175,9 @@ class PinCache:
         self.clock = clock
         self._async = as_async(store)
         self._pins: dict[str, tuple[float, Pin]] = {}
+        subscribe = getattr(store, "subscribe", None)
+        if ttl and listen and callable(subscribe):
+            subscribe(self.forget)
 
     def _sync(self) -> PinStore:
         if not callable(getattr(self.store, "get", None)):
@@ -191,8 +199,8 @@ class PinCache:
             pins = self._pins
             pins.pop(pin.account, None)  # re-inserted last: the oldest stay first
             pins[pin.account] = (self.clock() + self.ttl, pin)
-            while len(pins) > self.size:
-                pins.pop(next(iter(pins)), None)
+            while len(pins) > self.size:  # another thread may forget at the same time
+                pins.pop(next(iter(pins), ""), None)
         return pin
 
     def forget(self, account: str | None = None) -> None:

@@ -2,15 +2,18 @@
 
 The first pin of an account is one ``INSERT ... ON CONFLICT DO NOTHING``, so it
 is made exactly once however many processes race for it; upgrades and
-rollbacks lock the account's row. The sync methods draw on a psycopg
-``ConnectionPool``, the async ones (``aget``...) on an ``AsyncConnectionPool``:
-each is opened on first use. Needs ``pip install 'datever[postgres]'``.
+rollbacks lock the account's row, and announce the change on the
+``datever_pins`` channel (LISTEN/NOTIFY) to every process that subscribed.
+The sync methods draw on a psycopg ``ConnectionPool``, the async ones
+(``aget``...) on an ``AsyncConnectionPool``: each is opened on first use.
+Needs ``pip install 'datever[postgres]'``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Self
 
@@ -71,8 +74,11 @@ _UPDATE = ("UPDATE datever_pins SET version = %s, previous = %s, previous_at = %
            "WHERE account = %s")
 _LOG = "INSERT INTO datever_pin_history (account, version, action, at) VALUES (%s, %s, %s, %s)"
 _HISTORY = "SELECT version, action, at FROM datever_pin_history WHERE account = %s ORDER BY id"
+CHANNEL = "datever_pins"
+"""The LISTEN/NOTIFY channel on which upgrades, rollbacks and deletes name their account."""
+_NOTIFY = f"SELECT pg_notify('{CHANNEL}', %s)"
 _DELETE = ("DELETE FROM datever_pins WHERE account = %s",
-           "DELETE FROM datever_pin_history WHERE account = %s")
+           "DELETE FROM datever_pin_history WHERE account = %s", _NOTIFY)
 # Processes that open the store at once wait for each other's migration.
 _MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('datever_pins'))"
 _TABLES = ("SELECT to_regclass('datever_schema') IS NOT NULL, "
@@ -135,6 +141,48 @@ def _safe(url: str) -> str:
     return " ".join(f"{key}={value}" for key, value in info.items() if key != "password")
 
 
+class _Listener:
+    """A thread that LISTENs on :data:`CHANNEL` and tells its callbacks each account named.
+
+    Whenever it (re)connects it tells them None: announcements may have been
+    missed while it was not listening.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.callbacks: list[Callable[[str | None], None]] = []
+        #: set while the listener holds a connection that LISTENs
+        self.listening = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="datever-pins-listen",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True,
+                                     connect_timeout=max(1, round(self.timeout))) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    self._tell(None)
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.2):
+                            self._tell(note.payload)
+            except psycopg.Error:
+                self.listening.clear()
+                self._stop.wait(0.2)  # the database is away: try again shortly
+
+    def _tell(self, account: str | None) -> None:
+        for callback in list(self.callbacks):
+            callback(account)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class PostgresPinStore:
     """Pins in a PostgreSQL database (``url``, a libpq URL or DSN), shared by a fleet.
 
@@ -163,6 +211,19 @@ class PostgresPinStore:
         self._apool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
+        self._listener: _Listener | None = None
+
+    def subscribe(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(account)`` each time any process upgrades, rolls back or
+        deletes a pin in this database; ``callback(None)``: some may have been missed
+        (the listener reconnected), forget them all.
+
+        The calls come from a listener thread of the store's own, with a
+        connection of its own; :meth:`close` stops it.
+        """
+        if self._listener is None:
+            self._listener = _Listener(self.url, self.timeout)
+        self._listener.callbacks.append(callback)
 
     def _conninfo(self) -> dict[str, Any]:
         return {"min_size": self.min_size, "max_size": self.max_size,
@@ -220,6 +281,7 @@ class PostgresPinStore:
             update, log = _write_params(pin, action, at)
             conn.execute(_UPDATE, update)
             conn.execute(_LOG, log)
+            conn.execute(_NOTIFY, (account,))  # delivered on commit, never before
         return pin
 
     def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
@@ -280,6 +342,7 @@ class PostgresPinStore:
             update, log = _write_params(pin, action, at)
             await conn.execute(_UPDATE, update)
             await conn.execute(_LOG, log)
+            await conn.execute(_NOTIFY, (account,))
         return pin
 
     async def aupgrade(self, account: str, version: str, *,
@@ -309,7 +372,11 @@ class PostgresPinStore:
     # -- closing --------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the sync pool (the async one closes with :meth:`aclose`)."""
+        """Close the sync pool and stop the listener (the async pool closes with
+        :meth:`aclose`)."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         if self._pool is not None:
             self._pool.close()
             self._pool = None

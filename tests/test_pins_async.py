@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -71,9 +72,11 @@ def two_processes(request: pytest.FixtureRequest,
 def test_a_change_made_elsewhere_shows_here_within_the_ttl(
         two_processes: tuple[PinStore, PinStore], action: str) -> None:
     """An upgrade or rollback made through one process is seen by the other's cache once
-    its ttl has passed, and not before; the process that made it sees it at once."""
+    its ttl has passed, and not before (announcements unheard); the process that made it
+    sees it at once."""
     clock = Clock()
-    here, there = (PinCache(store, ttl=5.0, clock=clock) for store in two_processes)
+    here, there = (PinCache(store, ttl=5.0, clock=clock, listen=False)
+                   for store in two_processes)
     there.pin_first("acct", "2020-01-01", now=T0)
     if action == "rollback":
         there.upgrade("acct", "2021-01-01", now=T0)
@@ -86,6 +89,77 @@ def test_a_change_made_elsewhere_shows_here_within_the_ttl(
     assert here.get("acct") == before
     clock.now += 0.001
     assert here.get("acct") == changed
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``condition`` with tiny waits until it holds or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def postgres_processes(url: str) -> tuple[Any, Any]:
+    """Two PostgreSQL stores on one database, standing for two processes."""
+    from datever.pins_pg import PostgresPinStore
+
+    return PostgresPinStore(url), PostgresPinStore(url)
+
+
+@pytest.mark.parametrize("action", ["upgrade", "rollback", "delete"])
+def test_postgres_announces_changes_to_every_cache_at_once(postgres_url: str,
+                                                           action: str) -> None:
+    """With PostgreSQL, an upgrade, rollback or delete made through one process is dropped
+    from the other's cache as soon as LISTEN/NOTIFY brings it: the ttl clock never moves."""
+    first, second = postgres_processes(fresh_database(postgres_url))
+    try:
+        here = PinCache(first, ttl=3600.0, clock=Clock())
+        assert first._listener is not None
+        assert first._listener.listening.wait(10)
+        second.pin_first("acct", "2020-01-01", now=T0)
+        second.upgrade("acct", "2021-01-01", now=T0)
+        assert here.get("acct") is not None
+        if action == "upgrade":
+            expected: Pin | None = second.upgrade("acct", NEWEST, now=T0)
+        elif action == "rollback":
+            expected = second.rollback("acct", now=T0.add(hours=1))
+        else:
+            second.delete("acct")
+            expected = None
+        assert wait_for(lambda: here.get("acct") == expected)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_listener_that_reconnects_forgets_every_pin(postgres_url: str) -> None:
+    """When the listening connection is cut, the cache is emptied (announcements may
+    have been missed) and the listener listens again."""
+    import psycopg
+
+    url = fresh_database(postgres_url)
+    first, second = postgres_processes(url)
+    try:
+        here = PinCache(first, ttl=3600.0, clock=Clock())
+        listener = first._listener
+        assert listener is not None
+        assert listener.listening.wait(10)
+        here.pin_first("acct", "2020-01-01", now=T0)
+        assert len(here) == 1
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                         "query = 'LISTEN datever_pins'")
+        assert wait_for(lambda: len(here) == 0)
+        here.get("acct")
+        assert wait_for(listener.listening.is_set)
+        upgraded = second.upgrade("acct", NEWEST, now=T0)
+        assert wait_for(lambda: here.get("acct") == upgraded)
+    finally:
+        first.close()
+        second.close()
+    assert not listener._thread.is_alive()
 
 
 def test_an_account_without_a_pin_is_not_cached() -> None:
@@ -303,6 +377,41 @@ def test_a_locked_pin_store_never_blocks_the_event_loop(tmp_path: pathlib.Path) 
     pin = api.pins.get("acct_new")
     assert pin is not None
     assert pin.version == NEWEST
+
+
+def test_a_locked_postgres_table_never_blocks_the_event_loop(postgres_url: str) -> None:
+    """A request waits on a pin table another connection holds locked, through the async
+    pool, while another coroutine keeps ticking; once the lock goes it is served."""
+    import psycopg
+
+    url = fresh_database(postgres_url)
+    api = API(timeline(), pins=url, pin_ttl=0)
+    assert api.pins is not None
+    store: Any = api.pins.store
+    app = api.asgi(bare_app, account=account_of)
+
+    async def main() -> tuple[int, dict[bytes, bytes]]:
+        blocker = psycopg.connect(url)
+        blocker.execute("LOCK TABLE datever_pins IN ACCESS EXCLUSIVE MODE")
+        request = asyncio.create_task(call(app, account="acct_new"))
+        ticks = 0
+        try:
+            while ticks < 20:
+                await asyncio.sleep(0.005)
+                ticks += 1
+                assert not request.done()
+        finally:
+            blocker.commit()
+            blocker.close()
+        try:
+            return ticks, await asyncio.wait_for(request, 30)
+        finally:
+            await store.aclose()
+
+    ticks, headers = asyncio.run(main())
+    assert ticks == 20
+    assert headers[b"x-api-version"] == NEWEST.encode()
+    store.close()
 
 
 def test_the_middleware_pins_through_postgres_async_pool(postgres_url: str) -> None:
