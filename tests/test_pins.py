@@ -1,4 +1,5 @@
-"""Pin stores beyond the shared contract: the dated order, and the SQLite file itself.
+"""Pin stores beyond the shared contract: the dated order, the SQLite file itself, and
+what the PostgreSQL tests do on a machine without PostgreSQL.
 
 The behaviour every store shares is in tests/test_pin_contract.py.
 """
@@ -6,8 +7,11 @@ The behaviour every store shares is in tests/test_pin_contract.py.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 
 import pendulum
@@ -17,6 +21,7 @@ from datever.errors import DateverError
 from datever.pins import Pin, PinError, PinEvent, dated_order
 from datever.pins_sql import SCHEMA_VERSION, SQLitePinStore, schema_version
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 T0 = pendulum.datetime(2024, 1, 1, 12, tz="UTC")
 T1 = T0.add(days=30)
 
@@ -142,3 +147,29 @@ def test_sqlite_file_of_a_newer_schema_is_refused(tmp_path: pathlib.Path) -> Non
         db.execute("UPDATE datever_schema SET version = 99")
     with pytest.raises(PinError, match=r"pins\.db: .*schema version 99.*newer datever"):
         SQLitePinStore(path)
+
+
+def run_pg_tests_without_initdb(ci: bool) -> subprocess.CompletedProcess[str]:
+    """One PostgreSQL test run in a fresh pytest whose PATH has no initdb."""
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    env["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), "/usr/bin", "/bin"])
+    if ci:
+        env["CI"] = "true"
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "--no-cov", "tests/test_pins_pg.py", "-k", "current_schema"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+
+def test_postgres_tests_skip_and_say_why_without_initdb() -> None:
+    """Outside CI, a machine without initdb skips the PostgreSQL tests, naming what lacks."""
+    result = run_pg_tests_without_initdb(ci=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SKIPPED" in result.stdout
+    assert "PostgreSQL tests need initdb, pg_ctl" in result.stdout
+
+
+def test_postgres_tests_fail_in_ci_without_initdb() -> None:
+    """In CI the same missing initdb fails the PostgreSQL tests instead of skipping them."""
+    result = run_pg_tests_without_initdb(ci=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "PostgreSQL tests need initdb, pg_ctl" in result.stdout
