@@ -111,7 +111,8 @@ class VersioningMiddleware:
             scope["method"], path, headers, query, account=account,
             client_pin=self.client_pin(scope) if self.client_pin else None,
             query_string=scope.get("query_string"),
-            account_pin=await self._account_pin(path, account) if account else None)
+            account_pin=(await self._account_pin(path, account)
+                         if account is not None else None))
         if decision is None:  # a path in no feature group
             await self.app(scope, receive, send)
             return
