@@ -138,8 +138,9 @@ def postgres_fixture() -> Iterator[str]:
 def fresh_database(url: str) -> str:
     """A new empty database on the cluster of ``url``; its URL."""
     import psycopg
+    from psycopg import sql
 
     name = f"datever_{os.getpid()}_{next(_names)}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]  # a safe name
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return url.rsplit("/", 1)[0] + "/" + name

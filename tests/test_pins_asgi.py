@@ -221,3 +221,16 @@ def test_grouped_middleware_looks_the_pin_up_in_the_requests_group() -> None:
     pin = pins.get("acct")
     assert pin is not None
     assert pin.version == NEWEST
+
+
+def test_the_front_door_serves_an_async_only_store() -> None:
+    """API(pins=) takes a store with only async methods: the middleware pins through it."""
+    store: Any = AsyncOnly()
+    api = API(timeline(), pins=store)
+    app = api.asgi(bare_app, account=account_of)
+    headers = asyncio.run(call(app, account="acct_async"))
+    assert headers[b"x-api-version"] == NEWEST.encode()
+    pin = store.inner.get("acct_async")
+    assert pin is not None
+    assert pin.version == NEWEST
+
