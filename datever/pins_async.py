@@ -185,14 +185,11 @@ class PinCache:
                             "(aget, apin_first...) from async code")
         return self.store  # type: ignore[return-value]  # it has the sync methods
 
-    def _cached(self, account: str) -> Pin | None:
+    def cached(self, account: str) -> Pin | None:
+        """The account's pin held in memory while it is fresh, else None (never reads
+        the store)."""
         entry = self._pins.get(account)
-        if entry is None:
-            return None
-        if entry[0] > self.clock():
-            return entry[1]
-        self._pins.pop(account, None)
-        return None
+        return entry[1] if entry is not None and entry[0] > self.clock() else None
 
     def _keep(self, pin: Pin) -> Pin:
         if self.ttl:
@@ -214,12 +211,17 @@ class PinCache:
 
     def get(self, account: str) -> Pin | None:
         """The account's pin, from memory while it is fresh, else from the store."""
-        pin = self._cached(account)
+        entry = self._pins.get(account)
+        if entry is not None and entry[0] > self.clock():  # the hot path: one dict lookup
+            return entry[1]
+        return self._refresh(account, self._sync().get(account))
+
+    def _refresh(self, account: str, pin: Pin | None) -> Pin | None:
+        """Keep the ``pin`` just read from the store; forget a stale one it no longer has."""
         if pin is None:
-            pin = self._sync().get(account)
-            if pin is not None:
-                self._keep(pin)
-        return pin
+            self._pins.pop(account, None)
+            return None
+        return self._keep(pin)
 
     def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
         """Pin the account to ``version`` unless it is pinned; return the pin in force."""
@@ -248,12 +250,10 @@ class PinCache:
 
     async def aget(self, account: str) -> Pin | None:
         """:meth:`get` without blocking the event loop."""
-        pin = self._cached(account)
-        if pin is None:
-            pin = await self._async.aget(account)
-            if pin is not None:
-                self._keep(pin)
-        return pin
+        entry = self._pins.get(account)
+        if entry is not None and entry[0] > self.clock():
+            return entry[1]
+        return self._refresh(account, await self._async.aget(account))
 
     async def apin_first(self, account: str, version: str, *,
                          now: dt.datetime | None = None) -> Pin:

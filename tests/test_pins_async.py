@@ -173,6 +173,19 @@ def test_a_cached_pin_is_served_without_the_store(tmp_path: pathlib.Path) -> Non
         cache.get("other")
 
 
+def test_a_pin_deleted_elsewhere_is_forgotten_once_stale() -> None:
+    """A cached pin the store no longer has is served until its ttl, then dropped."""
+    store, clock = MemoryPinStore(), Clock()
+    cache = PinCache(store, ttl=5.0, clock=clock)
+    pin = cache.pin_first("acct", "2020-01-01")
+    store.delete("acct")
+    assert cache.get("acct") == pin
+    clock.now += 5.0
+    assert cache.get("acct") is None
+    assert cache.cached("acct") is None
+    assert len(cache) == 0
+
+
 def test_ttl_zero_turns_caching_off() -> None:
     """With ttl=0 every lookup reads the store."""
     store = MemoryPinStore()
@@ -189,8 +202,8 @@ def test_the_cache_holds_at_most_size_accounts() -> None:
     for account in ("a", "b", "c"):
         cache.pin_first(account, "v1")
     assert len(cache) == 2
-    assert cache._cached("a") is None
-    assert cache._cached("c") is not None
+    assert cache.cached("a") is None
+    assert cache.cached("c") is not None
 
 
 @pytest.mark.parametrize(("ttl", "size"), [(-1.0, 10), (5.0, 0)])
