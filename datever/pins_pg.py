@@ -39,6 +39,8 @@ except ImportError as exc:  # pragma: no cover - the extra is installed wherever
     raise ImportError("PostgreSQL pins need psycopg 3 and psycopg-pool: "
                       "pip install 'datever[postgres]'") from exc
 
+from datever.pins_notify import CHANNEL, Listener  # after the check: it needs psycopg
+
 __all__ = ["SCHEMA_VERSION", "PostgresPinStore"]
 
 SCHEMA_VERSION = 2
@@ -74,8 +76,6 @@ _UPDATE = ("UPDATE datever_pins SET version = %s, previous = %s, previous_at = %
            "WHERE account = %s")
 _LOG = "INSERT INTO datever_pin_history (account, version, action, at) VALUES (%s, %s, %s, %s)"
 _HISTORY = "SELECT version, action, at FROM datever_pin_history WHERE account = %s ORDER BY id"
-CHANNEL = "datever_pins"
-"""The LISTEN/NOTIFY channel on which upgrades, rollbacks and deletes name their account."""
 _NOTIFY = f"SELECT pg_notify('{CHANNEL}', %s)"
 _DELETE = ("DELETE FROM datever_pins WHERE account = %s",
            "DELETE FROM datever_pin_history WHERE account = %s", _NOTIFY)
@@ -141,48 +141,6 @@ def _safe(url: str) -> str:
     return " ".join(f"{key}={value}" for key, value in info.items() if key != "password")
 
 
-class _Listener:
-    """A thread that LISTENs on :data:`CHANNEL` and tells its callbacks each account named.
-
-    Whenever it (re)connects it tells them None: announcements may have been
-    missed while it was not listening.
-    """
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.callbacks: list[Callable[[str | None], None]] = []
-        #: set while the listener holds a connection that LISTENs
-        self.listening = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="datever-pins-listen",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.url, autocommit=True,
-                                     connect_timeout=max(1, round(self.timeout))) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.listening.set()
-                    self._tell(None)
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.2):
-                            self._tell(note.payload)
-            except psycopg.Error:
-                self.listening.clear()
-                self._stop.wait(0.2)  # the database is away: try again shortly
-
-    def _tell(self, account: str | None) -> None:
-        for callback in list(self.callbacks):
-            callback(account)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 class PostgresPinStore:
     """Pins in a PostgreSQL database (``url``, a libpq URL or DSN), shared by a fleet.
 
@@ -208,10 +166,11 @@ class PostgresPinStore:
             #: the schema version the database was at when the store opened it
             self.found_schema = migrate(conn, url)
         self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
+        self._pool_lock = threading.Lock()
         self._apool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
 
     def subscribe(self, callback: Callable[[str | None], None]) -> None:
         """Call ``callback(account)`` each time any process upgrades, rolls back or
@@ -222,7 +181,7 @@ class PostgresPinStore:
         connection of its own; :meth:`close` stops it.
         """
         if self._listener is None:
-            self._listener = _Listener(self.url, self.timeout)
+            self._listener = Listener(self.url, self.timeout)
         self._listener.callbacks.append(callback)
 
     def _conninfo(self) -> dict[str, Any]:
@@ -231,12 +190,16 @@ class PostgresPinStore:
                 "kwargs": {"connect_timeout": max(1, round(self.timeout))}}
 
     def _sync(self) -> ConnectionPool[psycopg.Connection[Row]]:
-        if self._pool is None:
-            pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-                self.url, name="datever-pins", **self._conninfo())
-            pool.open(wait=True, timeout=self.timeout)
-            self._pool = pool
-        return self._pool
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._pool_lock:  # threads racing for the first call share one pool
+            if self._pool is None:
+                opened: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+                    self.url, name="datever-pins", **self._conninfo())
+                opened.open(wait=True, timeout=self.timeout)
+                self._pool = opened
+            return self._pool
 
     async def _async(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Row]]:
         loop = asyncio.get_running_loop()
@@ -377,9 +340,10 @@ class PostgresPinStore:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     async def aclose(self) -> None:
         """Close both pools."""

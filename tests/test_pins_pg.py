@@ -141,3 +141,38 @@ def test_sync_and_async_pools_see_one_another(database: str) -> None:
     assert asyncio.run(work()) == Pin("b", "2020-01-01", T0)
     assert store.get("a") == Pin("a", "2019-01-01", T0)
     store.close()
+
+
+def connections_to(url: str) -> int:
+    """How many other connections are open on the database of ``url``."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_threads_racing_the_first_call_share_one_pool(database: str) -> None:
+    """Twelve threads making a new store's first calls at once open one pool, whose
+    connections stay within max_size."""
+    store = PostgresPinStore(database, min_size=1, max_size=2)
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def first_call() -> None:
+        try:
+            barrier.wait(timeout=30)
+            store.get("acct")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_call) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert connections_to(database) <= 2
+    finally:
+        store.close()
