@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from datever.engine import Engine
 from datever.lifecycle import Lifecycle, ReleaseLifecycle
-from datever.pins import Pin, PinStore, SQLitePinStore
+from datever.pins import Pin
+from datever.pins_async import AnyPinStore, PinCache
+from datever.pins_sql import SQLitePinStore
 from datever.schemas import Schemas, VersionSchema
 from datever.selection import VersionSelector
 from datever.validation import ShapeChecks
@@ -81,9 +83,14 @@ class API(_Serving):
     a mapping such as ``{"POST /charges": ("charge.create", "charge"),
     "GET /charges/{id}": (None, "charge")}`` (a string value names the
     request resource alone); bodies of endpoints with no request resource
-    are never migrated up. ``pins`` is a
-    :class:`~datever.pins.PinStore`, or a path for a SQLite store (ordered
-    by this timeline); without one, accounts are not pinned.
+    are never migrated up. ``pins`` is a pin store (sync
+    :class:`~datever.pins.PinStore`, async
+    :class:`~datever.pins_async.AsyncPinStore`, or both), a
+    ``postgresql://`` URL for a :class:`~datever.pins_pg.PostgresPinStore`,
+    or a path for a SQLite store (both ordered by this timeline); without
+    one, accounts are not pinned. Pins are cached in the process for
+    ``pin_ttl`` seconds (a :class:`~datever.pins_async.PinCache`; 0: not
+    cached), so a change made by another process shows within that time.
     ``lifecycle`` is a :class:`~datever.lifecycle.Lifecycle`, or a mapping of
     version names to :class:`ReleaseLifecycle` (then ``changelog_url`` is
     required). ``default`` is what a request naming no version gets:
@@ -105,7 +112,8 @@ class API(_Serving):
 
     def __init__(self, changes: str | os.PathLike[str] | Timeline = "changes", *,
                  routes: RoutesLike | None = None,
-                 pins: PinStore | str | os.PathLike[str] | None = None,
+                 pins: AnyPinStore | str | os.PathLike[str] | None = None,
+                 pin_ttl: float = 5.0,
                  lifecycle: Lifecycle | Mapping[str, ReleaseLifecycle] | None = None,
                  changelog_url: str | None = None,
                  default: Literal["initial", "newest"] = "initial",
@@ -130,16 +138,12 @@ class API(_Serving):
         #: the head shapes, from which every version's are derived (None: none declared)
         self.schemas = _schemas(schemas, changes, timeline, discriminator)
         self.engine.schemas = self.schemas
-        if pins is None or isinstance(pins, str | os.PathLike):
-            store: PinStore | None = (SQLitePinStore(pins, order=timeline.version_order)
-                                      if pins is not None else None)
-        else:
-            store = pins
-        #: the pin store (None: accounts are not pinned)
-        self.pins = store
+        store = _pin_store(pins, timeline)
+        #: the pin store behind its per-process cache (None: accounts are not pinned)
+        self.pins = PinCache(store, ttl=pin_ttl) if store is not None else None
         #: finds each request's version: explicit, client pin, account pin, default
         self.selector = VersionSelector(timeline, path=path, header=header, query=query,
-                                        pins=store, default=default)
+                                        pins=self.pins, default=default)
         #: the releases' deprecation and sunset, and the HTTP signals (None: none set)
         self.lifecycle = _lifecycle(lifecycle, changelog_url, timeline,
                                     header or "X-API-Version", warning_header)
@@ -275,6 +279,18 @@ class APIGroups(_Serving, Mapping[str, API]):
 
     def __repr__(self) -> str:
         return f"<APIGroups {', '.join(self._groups)}>"
+
+
+def _pin_store(pins: AnyPinStore | str | os.PathLike[str] | None,
+               timeline: Timeline) -> AnyPinStore | None:
+    """The store ``pins`` names: itself, PostgreSQL for a URL, SQLite for a path."""
+    if pins is None or not isinstance(pins, str | os.PathLike):
+        return pins
+    if isinstance(pins, str) and pins.startswith(("postgresql://", "postgres://")):
+        from datever.pins_pg import PostgresPinStore
+
+        return PostgresPinStore(pins, order=timeline.version_order)
+    return SQLitePinStore(pins, order=timeline.version_order)
 
 
 def _no_schemas() -> ValueError:

@@ -2,29 +2,35 @@
 
 An account is pinned to the newest release on its first request, exactly once,
 may upgrade, and may roll its last upgrade back within 72 hours (as Stripe does).
+Every store keeps each account's history of pins. The SQLite store lives in
+:mod:`datever.pins_sql`, the PostgreSQL one in :mod:`datever.pins_pg`, the
+async side and the per-process cache in :mod:`datever.pins_async`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import pendulum
 
 from datever.errors import DateverError, VersionError
 from datever.versions import parse_version
 
-__all__ = ["ROLLBACK_WINDOW", "MemoryPinStore", "Pin", "PinError", "PinStore", "SQLitePinStore",
-           "dated_order"]
+if TYPE_CHECKING:
+    from datever.pins_sql import SQLitePinStore
+
+__all__ = ["ROLLBACK_WINDOW", "MemoryPinStore", "Pin", "PinAction", "PinError", "PinEvent",
+           "PinStore", "SQLitePinStore", "dated_order"]
 
 ROLLBACK_WINDOW = pendulum.duration(hours=72)
 """How long after an upgrade the account may still roll it back."""
+
+PinAction = Literal["pinned", "upgraded", "rolled_back"]
+"""What happened to a pin: first pinned, upgraded, or an upgrade rolled back."""
 
 
 class PinError(DateverError):
@@ -52,6 +58,19 @@ class Pin:
     pinned_at: dt.datetime
     previous: str | None = None
     previous_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PinEvent:
+    """One entry of an account's pin history: the ``version`` it ``action`` to, ``at`` (UTC).
+
+    ``action`` is ``"pinned"`` (the first pin), ``"upgraded"`` or
+    ``"rolled_back"`` (``version`` is then the version restored).
+    """
+
+    version: str
+    action: PinAction
+    at: dt.datetime
 
 
 def dated_order(version: str) -> tuple[int, dt.date]:
@@ -90,7 +109,10 @@ class PinStore(Protocol):
         """Restore the version before the last upgrade, if it was under 72 hours ago."""
 
     def delete(self, account: str) -> None:
-        """Forget the account's pin (nothing happens when it has none)."""
+        """Forget the account's pin and its history (nothing happens when it has none)."""
+
+    def history(self, account: str) -> list[PinEvent]:
+        """Every change of the account's pin, oldest first, newest last (empty: none)."""
 
 
 def _utc(now: dt.datetime | None) -> dt.datetime:
@@ -146,6 +168,7 @@ class MemoryPinStore:
     def __init__(self, order: Callable[[str], Any] = dated_order) -> None:
         self.order = order
         self._pins: dict[str, Pin] = {}
+        self._history: dict[str, list[PinEvent]] = {}
         self._lock = threading.Lock()
 
     def get(self, account: str) -> Pin | None:
@@ -158,7 +181,11 @@ class MemoryPinStore:
         _key(self.order, version)
         pin = Pin(account, version, _utc(now))
         with self._lock:
-            return self._pins.setdefault(account, pin)
+            if account in self._pins:
+                return self._pins[account]
+            self._pins[account] = pin
+            self._history[account] = [PinEvent(version, "pinned", pin.pinned_at)]
+            return pin
 
     def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
         """Move the pin to a newer ``version``, remembering the old one for rollback."""
@@ -167,6 +194,7 @@ class MemoryPinStore:
             pin = _upgraded(_required(self._pins.get(account), account, "upgrade"),
                             version, self.order, at)
             self._pins[account] = pin
+            self._history[account].append(PinEvent(version, "upgraded", at))
             return pin
 
     def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
@@ -175,12 +203,19 @@ class MemoryPinStore:
         with self._lock:
             pin = _rolled_back(_required(self._pins.get(account), account, "roll back"), at)
             self._pins[account] = pin
+            self._history[account].append(PinEvent(pin.version, "rolled_back", at))
             return pin
 
     def delete(self, account: str) -> None:
-        """Forget the account's pin (nothing happens when it has none)."""
+        """Forget the account's pin and its history (nothing happens when it has none)."""
         with self._lock:
             self._pins.pop(account, None)
+            self._history.pop(account, None)
+
+    def history(self, account: str) -> list[PinEvent]:
+        """Every change of the account's pin, oldest first, newest last (empty: none)."""
+        with self._lock:
+            return list(self._history.get(account, ()))
 
     def __len__(self) -> int:
         """The number of pinned accounts."""
@@ -188,133 +223,12 @@ class MemoryPinStore:
             return len(self._pins)
 
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS datever_pins (account TEXT PRIMARY KEY, version TEXT "
-           "NOT NULL, pinned_at TEXT NOT NULL, previous TEXT, previous_at TEXT) WITHOUT ROWID")
-_COLUMNS = "account, version, pinned_at, previous, previous_at"
+def __getattr__(name: str) -> Any:
+    # SQLitePinStore lives in its own module, which imports this one; loading it
+    # on first use keeps ``from datever.pins import SQLitePinStore`` working
+    # without an import cycle.
+    if name == "SQLitePinStore":
+        from datever.pins_sql import SQLitePinStore
 
-
-def _text(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="microseconds")
-
-
-def _moment(text: str | None) -> dt.datetime | None:
-    return None if text is None else pendulum.instance(
-        dt.datetime.fromisoformat(text)).in_timezone("UTC")
-
-
-def _row_pin(row: tuple[str, str, str, str | None, str | None]) -> Pin:
-    pinned_at = _moment(row[2])
-    assert pinned_at is not None
-    return Pin(row[0], row[1], pinned_at, row[3], _moment(row[4]))
-
-
-class SQLitePinStore:
-    """Pins in one SQLite file (WAL mode): safe across threads and processes.
-
-    Writes run in ``BEGIN IMMEDIATE`` transactions, so concurrent first
-    requests from any number of processes all see the same pin.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], order: Callable[[str], Any] = dated_order,
-                 *, timeout: float = 10.0) -> None:
-        self.order = order
-        self.path = os.fspath(path)
-        # One connection behind a lock, not one per thread: close() then closes
-        # every connection the store opened (per-thread connections would leak
-        # from finished threads), ":memory:" stays one database, and pin writes
-        # are rare and serialised by SQLite anyway. Other processes use their
-        # own connections; WAL and BEGIN IMMEDIATE make those safe.
-        self._lock = threading.Lock()
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute(_SCHEMA)
-        except BaseException:
-            self._db.close()
-            raise
-
-    @contextmanager
-    def _immediate(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds SQLite's write lock from its first statement."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-    def _select(self, db: sqlite3.Connection, account: str) -> Pin | None:
-        row = db.execute(f"SELECT {_COLUMNS} FROM datever_pins WHERE account = ?",
-                         (account,)).fetchone()
-        return None if row is None else _row_pin(row)
-
-    def _write(self, db: sqlite3.Connection, pin: Pin) -> None:
-        db.execute("UPDATE datever_pins SET version = ?, previous = ?, previous_at = ? "
-                   "WHERE account = ?",
-                   (pin.version, pin.previous, _text(pin.previous_at), pin.account))
-
-    def get(self, account: str) -> Pin | None:
-        """The account's pin, or None when it has none."""
-        with self._lock:
-            return self._select(self._db, account)
-
-    def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Pin the account to ``version`` unless it is pinned; return the pin in force."""
-        _key(self.order, version)
-        at = _utc(now)
-        with self._immediate() as db:
-            db.execute(f"INSERT INTO datever_pins ({_COLUMNS}) VALUES (?, ?, ?, NULL, NULL) "
-                       "ON CONFLICT(account) DO NOTHING", (account, version, _text(at)))
-            pin = self._select(db, account)
-        assert pin is not None
-        return pin
-
-    def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Move the pin to a newer ``version``, remembering the old one for rollback."""
-        at = _utc(now)
-        with self._immediate() as db:
-            pin = _upgraded(_required(self._select(db, account), account, "upgrade"),
-                            version, self.order, at)
-            self._write(db, pin)
-        return pin
-
-    def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
-        """Restore the version before the last upgrade, if it was under 72 hours ago."""
-        at = _utc(now)
-        with self._immediate() as db:
-            pin = _rolled_back(_required(self._select(db, account), account, "roll back"), at)
-            self._write(db, pin)
-        return pin
-
-    def delete(self, account: str) -> None:
-        """Forget the account's pin (nothing happens when it has none)."""
-        with self._immediate() as db:
-            db.execute("DELETE FROM datever_pins WHERE account = ?", (account,))
-
-    def __len__(self) -> int:
-        """The number of pinned accounts."""
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM datever_pins").fetchone()
-            return int(count)
-
-    def close(self) -> None:
-        """Close the database connection; the store cannot be used afterwards."""
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Self:
-        """The store itself; leaving the block closes it."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the store."""
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<SQLitePinStore {self.path!r}>"
+        return SQLitePinStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

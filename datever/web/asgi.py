@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from datever.context import _reset, _set
+from datever.selection import AccountPin
 from datever.web.groups import GroupedVersioning
 from datever.web.versioning import Proceed, RawHeaders, Reply, Versioning, is_json
 
@@ -54,9 +55,11 @@ class VersioningMiddleware:
     ``versioning`` holds the engine, selector, lifecycle and routes.
     ``account(scope)`` names the request's account (pinned on its first
     request, and the client whose preview access is checked), e.g. from an
-    authenticated header; ``client_pin(scope)`` gives a version configured for
-    the client (an API key's pin), which beats the account's pin. Both may
-    return None. The resolved version is available to the app through
+    authenticated header; its pin is awaited before the version is decided, so
+    a slow pin store holds up that request alone, never the event loop.
+    ``client_pin(scope)`` gives a version configured for the client (an API
+    key's pin), which beats the account's pin. Both may return None. The
+    resolved version is available to the app through
     :func:`datever.context.current_version` while the request is served.
     """
 
@@ -103,11 +106,13 @@ class VersioningMiddleware:
             path = path[len(root):]  # the version segment follows the mount point
         else:
             root = ""
+        account = self.account(scope) if self.account else None
         decision = self.versioning.decide(
-            scope["method"], path, headers, query,
-            account=self.account(scope) if self.account else None,
+            scope["method"], path, headers, query, account=account,
             client_pin=self.client_pin(scope) if self.client_pin else None,
-            query_string=scope.get("query_string"))
+            query_string=scope.get("query_string"),
+            account_pin=(await self._account_pin(path, account)
+                         if account is not None else None))
         if decision is None:  # a path in no feature group
             await self.app(scope, receive, send)
             return
@@ -156,6 +161,17 @@ class VersioningMiddleware:
             await self.app(scope, receive, send)
         finally:
             _reset(token)
+
+    async def _account_pin(self, path: str, account: str) -> AccountPin | None:
+        """The account's pin, awaited here so that the synchronous decide() never waits
+        on the pin store."""
+        versioning = self.versioning
+        if isinstance(versioning, GroupedVersioning):
+            found = versioning.group_of(path)
+            if found is None:
+                return None
+            versioning = found[1]
+        return await versioning.selector.alookup(account)
 
     def __repr__(self) -> str:
         return f"<VersioningMiddleware {self.app!r} {self.versioning!r}>"

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
+from datever.selection import AccountPin
 from datever.web.versioning import Proceed, Reply, Versioning
 
 __all__ = ["GroupedVersioning"]
@@ -55,7 +56,8 @@ class GroupedVersioning:
     def decide(self, method: str, path: str, headers: Mapping[str, str] | None = None,
                query: Mapping[str, str] | None = None, *, account: str | None = None,
                client_pin: str | None = None, today: dt.date | None = None,
-               query_string: str | bytes | None = None) -> Reply | Proceed | None:
+               query_string: str | bytes | None = None,
+               account_pin: AccountPin | None = None) -> Reply | Proceed | None:
         """Decide a request in its group (see :meth:`Versioning.decide`); None: no group."""
         found = self.group_of(path)
         if found is None:
@@ -63,7 +65,7 @@ class GroupedVersioning:
         name, versioning, rest = found
         decision = versioning.decide(method, rest, headers, query, account=account,
                                      client_pin=client_pin, today=today,
-                                     query_string=query_string)
+                                     query_string=query_string, account_pin=account_pin)
         if isinstance(decision, Reply):
             return decision
         inner = decision.path if decision.path != "/" else ""

@@ -26,7 +26,7 @@ from datever.engine import Engine
 from datever.errors import AccessError, MigrationError, VersionError
 from datever.lifecycle import Lifecycle, Signals
 from datever.pipeline import MAX_DEPTH
-from datever.selection import Source, VersionSelector
+from datever.selection import AccountPin, Source, VersionSelector
 from datever.validation import ShapeChecks
 from datever.versions import Version
 from datever.web.routing import EndpointRule, EndpointRules, Removed, ResponseUndo, Routes
@@ -235,12 +235,16 @@ class Versioning:
     def decide(self, method: str, path: str, headers: Mapping[str, str] | None = None,
                query: Mapping[str, str] | None = None, *, account: str | None = None,
                client_pin: str | None = None, today: dt.date | None = None,
-               query_string: str | bytes | None = None) -> Reply | Proceed:
+               query_string: str | bytes | None = None,
+               account_pin: AccountPin | None = None) -> Reply | Proceed:
         """Select the version of one request, check it, and say what to do.
 
         ``headers`` need only hold the selector's version header, ``query``
         only its query parameter. ``account`` is pinned on its first request
-        (with a pin store) and is the client whose preview access is checked.
+        (with a pin store) and is the client whose preview access is checked;
+        ``account_pin`` is its pin when the caller looked it up already
+        (``await versioning.selector.alookup(account)``, as the ASGI
+        middleware does: the store is then not called here).
         ``query_string`` is the raw query, for renamed query parameters (and
         the query a removed endpoint's handler sees); without it none are renamed.
         A HEAD request follows the routes and endpoint changes declared for GET.
@@ -248,7 +252,8 @@ class Versioning:
         day = today if today is not None else self._today()
         try:
             selection = self.selector.select(path, headers, query, account=account,
-                                             client_pin=client_pin, today=day)
+                                             client_pin=client_pin, today=day,
+                                             account_pin=account_pin)
         except VersionError as exc:  # it may have come from the header: say so
             return _varying(self._invalid(exc), self._vary)
         version = selection.version
