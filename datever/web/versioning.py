@@ -419,10 +419,11 @@ class Versioning:
                 self.checks.request(body, proceed.version, resource)
             except MigrationError as exc:
                 return self._rejected(proceed, resource, exc)
-        pipeline = self.engine.pipeline(proceed.version, "up")
-        if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
-                                 and not pipeline.might_touch(body)):
-            return body
+        if not proceed.strict_body:  # with steps for the resource itself it goes up anyway
+            pipeline = self.engine.pipeline(proceed.version, "up")
+            if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
+                                     and not pipeline.might_touch(body)):
+                return body
         try:
             return self.engine.up_json(body, proceed.version, resource=resource)
         except MigrationError as exc:
