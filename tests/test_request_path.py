@@ -221,3 +221,13 @@ def test_the_middleware_serves_interleaved_versions_their_own_bodies() -> None:
     answers = asyncio.run(run())
     assert [next(key for key in answer if key.startswith("a")) for answer in answers] == [
         "a2019", "a2021", "a2020"] * 2
+
+
+def test_a_query_mapping_with_lists_is_still_decided() -> None:
+    """A query mapping whose other parameters hold lists (as parse_qs gives) is decided
+    from its version parameter, as any other."""
+    versioning = Versioning(Engine(timeline()), clock=Clock(DAY))
+    query: dict[str, Any] = {"api-version": "2020-06-01", "tag": ["a", "b"]}
+    for _ in range(2):
+        assert proceed(versioning.decide("GET", "/items", None, query)).version.name == (
+            "2020-01-01")

@@ -254,7 +254,10 @@ class Versioning:
             memo = (method, path, tuple(headers.items()) if headers else None,
                     tuple(query.items()) if query else None, query_string, day,
                     self.routes.revision)
-            decided = self._decided.get(memo)
+            try:
+                decided = self._decided.get(memo)
+            except TypeError:  # a value that cannot be a key (a list of query values)
+                memo = decided = None
             if decided is not None:
                 return decided
 
