@@ -246,6 +246,9 @@ class Versioning:
         ``query_string`` is the raw query, for renamed query parameters (and
         the query a removed endpoint's handler sees); without it none are renamed.
         A HEAD request follows the routes and endpoint changes declared for GET.
+        A request naming no client (no ``account``, no ``client_pin``) that was
+        decided before on the same day, with the same routes, gets the same
+        Proceed object again: treat it as read-only.
         """
         day = today if today is not None else self._today()
         memo: tuple[object, ...] | None = None
