@@ -142,7 +142,7 @@ class VersionSelector:
 
     def _explicit(self, path: str, headers: Mapping[str, str],
                   query: Mapping[str, str]) -> tuple[str, Source, str] | None:
-        if self.path:
+        if self.path and path[1:2] == "v":
             # /v2021-06-07/..., /v1/..., /vX/..., /v2-preview1/... as the first segment
             segment, slash, rest = path[1:].partition("/") if path[:1] == "/" else ("", "", "")
             text = path_version(segment)

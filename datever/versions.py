@@ -89,6 +89,8 @@ def path_version(segment: str) -> str | None:
     Dates are taken by their shape, so ``/v2021-02-30/`` reaches resolution and its
     clear error rather than passing for a route.
     """
+    if segment[:1] != "v":  # every version segment starts so; most route segments do not
+        return None
     if segment == "v" + HEAD:
         return HEAD
     if segment.startswith("v") and is_date_shaped(segment[1:]):
@@ -253,7 +255,7 @@ class Timeline:
                 raise ValueError(f"alias {alias!r} would hide a version")
             if target in self.aliases:
                 raise ValueError(f"alias {alias!r} points to another alias {target!r}")
-        self._cache: dict[tuple[str, str], Version] = {}
+        self._cache: dict[tuple[str, dt.date], Version] = {}
 
     def _named_versions(self, named: Sequence[Change],
                         declared: Sequence[str] | None) -> tuple[str, ...]:
@@ -312,8 +314,11 @@ class Timeline:
         if not isinstance(text, str):
             raise VersionError(repr(text), f"a version is a string, got {type(text).__name__}",
                                accepted=self.accepted)
-        day = _as_date(today) if today is not None else utc_today()
-        key = (text, day.isoformat())
+        # keyed by the date itself: a plain date (what the middlewares pass) hashes
+        # as fast as its text would, without formatting it on every request
+        day = today if type(today) is dt.date else (
+            _as_date(today) if today is not None else utc_today())
+        key = (text, day)
         cached = self._cache.get(key)
         if cached is not None:
             return cached

@@ -132,7 +132,9 @@ class VersioningMiddleware:
             scope = _without_prefix(scope, decision, root)
         if decision.query_string is not None:
             scope = {**scope, "query_string": decision.query_string.encode("latin-1")}
-        json_body = (is_json(content_type)
+        # whether the body can be read as JSON matters only when it is to be read
+        json_body = ((decision.strict_body or decision.migrate_request)
+                     and is_json(content_type)
                      and (content_encoding or b"").strip().lower() in _IDENTITY)
         if (decision.strict_body and not json_body
                 and (content_length not in (None, b"0") or chunked)):
@@ -349,9 +351,12 @@ def _migrating(send: Send, versioning: Versioning, decision: Proceed) -> Send:
                 await _reply(send, result)
                 return
             if result is not body:
-                start = {**start, "headers": _with_length(start.get("headers", ()),
-                                                          len(result))}
-                message = {**message, "body": result}
+                # one new headers list: the new length and the version's headers
+                headers = _with_length(start.get("headers", ()), len(result))
+                headers += extra
+                await send({**start, "headers": headers})
+                await send({**message, "body": result})
+                return
         await send({**start, "headers": [*start.get("headers", ()), *extra]})
         await send(message)
 

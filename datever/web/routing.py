@@ -77,6 +77,8 @@ class Routes:
         self._templates: dict[tuple[str, int], list[tuple[tuple[str | None, ...], str]]] = {}
         self._shapes: set[tuple[str, tuple[str | None, ...]]] = set()
         self._declared: list[Route] = []
+        #: counts the routes added: what was decided under an older count may be stale
+        self.revision = 0
 
     @classmethod
     def from_mapping(cls, routes: Mapping[str, RouteValue]) -> Routes:
@@ -131,6 +133,7 @@ class Routes:
                              "the same literal segments exists)")
         self._shapes.add((method, shape))
         self._declared.append(Route(method, template, resource, response))
+        self.revision += 1
         if resource is None:
             return
         if None not in shape:

@@ -211,6 +211,8 @@ class Versioning:
                                             value.encode("latin-1")) for name, value in self._vary)
         self._plans: dict[tuple[Version, bool, dt.date], _Plan] = {}
         self._endpoints: dict[str, EndpointRules | None] = {}
+        #: the decisions of requests naming no client, by everything they were decided from
+        self._decided: dict[tuple[object, ...], Proceed] = {}
         self._day: tuple[int, dt.date] = (-1, dt.date.min)
         if clock is not None:
             self._today = clock  # type: ignore[method-assign]
@@ -248,8 +250,24 @@ class Versioning:
         ``query_string`` is the raw query, for renamed query parameters (and
         the query a removed endpoint's handler sees); without it none are renamed.
         A HEAD request follows the routes and endpoint changes declared for GET.
+        A request naming no client (no ``account``, no ``client_pin``) that was
+        decided before on the same day, with the same routes, gets the same
+        Proceed object again: treat it as read-only.
         """
         day = today if today is not None else self._today()
+        memo: tuple[object, ...] | None = None
+        if account is None and client_pin is None:
+            # nothing names a client, so the same request on the same day is decided alike
+            memo = (method, path, tuple(headers.items()) if headers else None,
+                    tuple(query.items()) if query else None, query_string, day,
+                    self.routes.revision)
+            try:
+                decided = self._decided.get(memo)
+            except TypeError:  # a value that cannot be a key (a list of query values)
+                memo = decided = None
+            if decided is not None:
+                return decided
+
         try:
             selection = self.selector.select(path, headers, query, account=account,
                                              client_pin=client_pin, today=day,
@@ -285,19 +303,34 @@ class Versioning:
             method = "GET"
         if rules is None:
             resource = self.routes.match(method, stripped)
-            return Proceed(version, stripped, prefix, selection.source, resource,
-                           headers_out, raw_out, plan.up and resource is not None,
-                           plan.down, strict_body=resource in plan.up_resources, owner=self)
+            return self._remember(memo, Proceed(
+                version, stripped, prefix, selection.source, resource, headers_out, raw_out,
+                plan.up and resource is not None, plan.down,
+                strict_body=resource in plan.up_resources, owner=self))
         walked = rules.walk(method, stripped, query_string)
         if walked.missing is not None:
             return self._missing(version, method, stripped, walked.missing, headers_out)
         resource = self.routes.match(method, walked.path)
-        return Proceed(version, walked.path, prefix, selection.source, resource, headers_out,
-                       raw_out, plan.up and resource is not None, plan.down,
-                       query_string=walked.query if walked.requery and isinstance(
-                           walked.query, str) else None,
-                       moved=walked.moved, removed=walked.removed, undo=rules.undo(walked),
-                       strict_body=resource in plan.up_resources, owner=self)
+        return self._remember(memo, Proceed(
+            version, walked.path, prefix, selection.source, resource, headers_out, raw_out,
+            plan.up and resource is not None, plan.down,
+            query_string=walked.query if walked.requery and isinstance(
+                walked.query, str) else None,
+            moved=walked.moved, removed=walked.removed, undo=rules.undo(walked),
+            strict_body=resource in plan.up_resources, owner=self))
+
+    def _remember(self, memo: tuple[object, ...] | None, proceed: Proceed) -> Proceed:
+        """``proceed``, kept under ``memo`` for the requests decided from the same inputs.
+
+        A gated preview is not kept: its access check is the service's to answer
+        each time.
+        """
+        if memo is not None and (proceed.version.channel != "preview"
+                                 or self.engine.timeline.preview_access is None):
+            if len(self._decided) > 4096:
+                self._decided.clear()
+            self._decided[memo] = proceed
+        return proceed
 
     def _plan(self, version: Version, day: dt.date, defaulted: bool) -> _Plan:
         signals = (self.lifecycle.signals(version, day, defaulted=defaulted)
@@ -397,10 +430,11 @@ class Versioning:
                 self.checks.request(body, proceed.version, resource)
             except MigrationError as exc:
                 return self._rejected(proceed, resource, exc)
-        pipeline = self.engine.pipeline(proceed.version, "up")
-        if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
-                                 and not pipeline.might_touch(body)):
-            return body
+        if not proceed.strict_body:  # with steps for the resource itself it goes up anyway
+            pipeline = self.engine.pipeline(proceed.version, "up")
+            if pipeline.is_empty or (not any(resource in table for table in pipeline.passes)
+                                     and not pipeline.might_touch(body)):
+                return body
         try:
             return self.engine.up_json(body, proceed.version, resource=resource)
         except MigrationError as exc:
