@@ -256,7 +256,7 @@ class Versioning:
         """
         day = today if today is not None else self._today()
         memo: tuple[object, ...] | None = None
-        if account is None and client_pin is None:
+        if account is None and client_pin is None and account_pin is None:
             # nothing names a client, so the same request on the same day is decided alike
             memo = (method, path, tuple(headers.items()) if headers else None,
                     tuple(query.items()) if query else None, query_string, day,
