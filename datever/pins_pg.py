@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Self
 
 import pendulum
@@ -24,6 +26,7 @@ from datever.pins import (
     PinAction,
     PinError,
     PinEvent,
+    PinStoreUnavailable,
     _key,
     _required,
     _rolled_back,
@@ -153,15 +156,24 @@ class PostgresPinStore:
     many processes open it at the same time. The async pool belongs to the
     event loop that first used it: :meth:`aclose` it there (at the app's
     shutdown).
+
+    When the database cannot be reached, the async methods raise
+    :class:`~datever.pins.PinStoreUnavailable`; for the next ``retry``
+    seconds they raise it at once, without waiting on the pool, and then one
+    call at a time tries the database again until it answers.
     """
 
     def __init__(self, url: str, order: Callable[[str], Any] = dated_order, *,
-                 min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
+                 min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
+                 retry: float = 1.0) -> None:
         self.url = url
         self.order = order
         self.min_size = min_size
         self.max_size = max_size
         self.timeout = timeout
+        self.retry = retry
+        self._down_until: float | None = None  # set while the database is unreachable
+        self._probing = False
         with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
             #: the schema version the database was at when the store opened it
             self.found_schema = migrate(conn, url)
@@ -214,9 +226,40 @@ class PostgresPinStore:
             if self._apool is None:
                 pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
                     self.url, name="datever-pins-async", **self._conninfo())
-                await pool.open(wait=True, timeout=self.timeout)
+                try:
+                    await pool.open(wait=True, timeout=self.timeout)
+                except BaseException:
+                    await pool.close()  # its workers would go on trying to connect
+                    raise
                 self._apool, self._loop = pool, loop
         return self._apool
+
+    def _unavailable(self, cause: str) -> PinStoreUnavailable:
+        return PinStoreUnavailable(
+            f"{_safe(self.url)} is unreachable ({cause}): pins cannot be read or written; "
+            f"trying again in {self.retry:g} s", store=_safe(self.url),
+            retry_after=self.retry)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        """A pooled connection; PinStoreUnavailable at once while the database is known
+        to be down, and when it turns out to be."""
+        probe = self._down_until is not None
+        if probe:
+            if self._probing or time.monotonic() < (self._down_until or 0.0):
+                raise self._unavailable("it failed less than a retry interval ago")
+            self._probing = True  # one call finds out; the others fail fast meanwhile
+        try:
+            async with (await self._async()).connection() as conn:
+                self._down_until = None
+                yield conn
+        except psycopg.OperationalError as exc:
+            self._down_until = time.monotonic() + self.retry
+            lines = str(exc).strip().splitlines()
+            raise self._unavailable(lines[0] if lines else type(exc).__name__) from exc
+        finally:
+            if probe:
+                self._probing = False
 
     # -- sync -----------------------------------------------------------------
 
@@ -279,7 +322,7 @@ class PostgresPinStore:
 
     async def aget(self, account: str) -> Pin | None:
         """The account's pin, or None when it has none."""
-        async with (await self._async()).connection() as conn:
+        async with self._connection() as conn:
             return _pin(await (await conn.execute(_GET, (account,))).fetchone())
 
     async def apin_first(self, account: str, version: str, *,
@@ -287,9 +330,8 @@ class PostgresPinStore:
         """Pin the account to ``version`` unless it is pinned; return the pin in force."""
         _key(self.order, version)
         at = _utc(now)
-        pool = await self._async()
         while True:
-            async with pool.connection() as conn:
+            async with self._connection() as conn:
                 pin = (_pin(await (await conn.execute(_PIN_FIRST, (account, version, at))
                                    ).fetchone())
                        or _pin(await (await conn.execute(_GET, (account,))).fetchone()))
@@ -298,7 +340,7 @@ class PostgresPinStore:
 
     async def _achange(self, account: str, action: PinAction, at: dt.datetime,
                        change: Callable[[Pin], Pin]) -> Pin:
-        async with (await self._async()).connection() as conn:
+        async with self._connection() as conn:
             row = await (await conn.execute(_LOCK, (account,))).fetchone()
             pin = change(_required(_pin(row), account,
                                    "upgrade" if action == "upgraded" else "roll back"))
@@ -323,13 +365,13 @@ class PostgresPinStore:
 
     async def adelete(self, account: str) -> None:
         """Forget the account's pin and its history (nothing happens when it has none)."""
-        async with (await self._async()).connection() as conn:
+        async with self._connection() as conn:
             for statement in _DELETE:
                 await conn.execute(statement, (account,))
 
     async def ahistory(self, account: str) -> list[PinEvent]:
         """Every change of the account's pin, oldest first, newest last (empty: none)."""
-        async with (await self._async()).connection() as conn:
+        async with self._connection() as conn:
             return _events(await (await conn.execute(_HISTORY, (account,))).fetchall())
 
     # -- closing --------------------------------------------------------------
