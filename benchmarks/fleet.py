@@ -92,15 +92,17 @@ def plan(requests: int, accounts: int, changes: int, *, seed: int = 2026,
     names = [f"acct_{index:04d}" for index in range(accounts)]
     unpinned = names[:accounts // 4]
     pinned = {name: rng.choice(pins) for name in names[accounts // 4:]}
-    traffic: list[tuple[str, str | None]] = [
-        (rng.choice(list(pinned)), rng.choice(versions) if rng.random() < 0.5 else None)
+    # slots of one request, or of a burst kept together until the plan is flattened
+    slots: list[list[tuple[str, str | None]]] = [
+        [(rng.choice(list(pinned)), rng.choice(versions) if rng.random() < 0.5 else None)]
         for _ in range(requests - burst * len(unpinned))]
     for name in unpinned:  # a burst of first requests, then some more later on
-        at = rng.randrange(len(traffic) // 2 + 1)
-        later = [index for index in range(at, len(traffic)) if rng.random() < 0.5 / accounts]
-        for index in later:
-            traffic[index] = (name, traffic[index][1])
-        traffic[at:at] = [(name, rng.choice((*versions, None, None))) for _ in range(burst)]
+        at = rng.randrange(len(slots) // 2 + 1)
+        for slot in slots[at:]:
+            if len(slot) == 1 and slot[0][0] in pinned and rng.random() < 0.5 / accounts:
+                slot[0] = (name, slot[0][1])
+        slots.insert(at, [(name, rng.choice((*versions, None, None))) for _ in range(burst)])
+    traffic = [request for slot in slots for request in slot]
     movable = [name for name, version in pinned.items() if version in upgrades]
     made: list[Change] = []
     for index, name in enumerate(rng.sample(movable, min(changes, len(movable)))):
