@@ -197,6 +197,8 @@ class PostgresPinStore:
         self._listener.callbacks.append(callback)
 
     def _conninfo(self) -> dict[str, Any]:
+        # Each pool checks a connection as it hands it out (the check_connection
+        # callback): one cut by a database restart is replaced instead of failing a call.
         return {"min_size": self.min_size, "max_size": self.max_size,
                 "timeout": self.timeout, "open": False,
                 "kwargs": {"connect_timeout": max(1, round(self.timeout))}}
@@ -208,7 +210,8 @@ class PostgresPinStore:
         with self._pool_lock:  # threads racing for the first call share one pool
             if self._pool is None:
                 opened: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-                    self.url, name="datever-pins", **self._conninfo())
+                    self.url, name="datever-pins", check=ConnectionPool.check_connection,
+                    **self._conninfo())
                 opened.open(wait=True, timeout=self.timeout)
                 self._pool = opened
             return self._pool
@@ -225,7 +228,8 @@ class PostgresPinStore:
         async with self._opening:
             if self._apool is None:
                 pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-                    self.url, name="datever-pins-async", **self._conninfo())
+                    self.url, name="datever-pins-async",
+                    check=AsyncConnectionPool.check_connection, **self._conninfo())
                 try:
                     await pool.open(wait=True, timeout=self.timeout)
                 except BaseException:

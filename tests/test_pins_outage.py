@@ -1,0 +1,121 @@
+"""The pin database goes away mid-run (pg_ctl stop) and comes back (pg_ctl start).
+
+While it is away, the example service behind the ASGI middleware serves a
+pin its process still holds fresh, serves every request that names its
+version, and answers 503 with Retry-After when only the account's pin could
+say which version to serve; never the default in its place. Once the
+database is back, the same requests are served at their pins again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from benchmarks.fleet import CHARGE, seed_storage
+from examples.payments.app import CHANGELOG_URL, CHANGES, LIFECYCLE, ROUTES, PaymentsApp
+from examples.payments.resources import Mint
+from examples.payments.storage import Store
+from tests.postgres import Cluster, fresh_database, missing
+from tests.servers import serving
+
+pytest.importorskip("psycopg")
+from datever import API  # noqa: E402
+from datever.pins_pg import PostgresPinStore  # noqa: E402
+
+HELD, UNHELD = "acct_held", "acct_unheld"
+RETRY = 0.5  # the store tries the database again every half second
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    """A cluster of this module's own, since it is stopped and started again."""
+    lacking = missing()
+    if lacking:
+        message = "PostgreSQL tests need " + ", ".join(lacking)
+        if os.environ.get("CI") or shutil.which("initdb"):
+            pytest.fail(message)
+        pytest.skip(message)
+    own = Cluster()
+    try:
+        own.start()
+        yield own
+    finally:
+        own.stop()
+
+
+def get(client: httpx.Client, account: str | None, version: str | None = None
+        ) -> httpx.Response:
+    """GET the seeded charge as ``account`` (None: anonymously), naming ``version``."""
+    headers = {"Authorization": f"Bearer {account}"} if account else {}
+    if version is not None:
+        headers["X-API-Version"] = version
+    return client.get(f"/charges/{CHARGE}", headers=headers)
+
+
+def served_at(response: httpx.Response, truth: dict[str, bytes], version: str) -> bool:
+    """True when ``response`` is the charge at ``version``, status, header and body."""
+    return (response.status_code == 200 and response.headers["x-api-version"] == version
+            and response.content == truth[version])
+
+
+@pytest.fixture(scope="module")
+def outage(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[Cluster, httpx.Client, PostgresPinStore, dict[str, bytes]]]:
+    """The example service on the cluster, ``HELD`` read once (its pin now cached for a
+    minute), ``UNHELD`` pinned but never read; the truth of each version."""
+    url = fresh_database(cluster.url)
+    scratch: Path = tmp_path_factory.mktemp("outage")
+    seed_storage(scratch / "payments.sqlite3")
+    store = PostgresPinStore(url, timeout=2.0, retry=RETRY)
+    store.pin_first(HELD, "2021-05-10")
+    store.pin_first(UNHELD, "2020-05-18")
+    api = API(CHANGES, routes=ROUTES, pins=store, pin_ttl=60.0, lifecycle=LIFECYCLE,
+              changelog_url=CHANGELOG_URL)
+    app = PaymentsApp(api, Store(scratch / "payments.sqlite3"), store, Mint())
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        truth = {version: get(client, None, version).content
+                 for version in ("2020-05-18", "2021-05-10", "2025-09-29", "X")}
+        assert served_at(get(client, HELD), truth, "2021-05-10")
+        yield cluster, client, store, truth
+
+
+def test_outage_then_recovery(
+        outage: tuple[Cluster, httpx.Client, PostgresPinStore, dict[str, bytes]]) -> None:
+    """During the outage each request is served at its fresh cached pin or its named
+    version, or answered 503 with Retry-After, promptly; after it, pins serve again."""
+    cluster, client, store, truth = outage
+    cluster.pause()
+    try:
+        for _ in range(3):  # past several retry intervals, each checked
+            started = time.monotonic()
+            held, named = get(client, HELD), get(client, UNHELD, "2025-09-29")
+            newcomer_x, unheld = get(client, "acct_new", "X"), get(client, UNHELD)
+            newcomer = get(client, "acct_new")
+            assert served_at(held, truth, "2021-05-10")
+            assert served_at(named, truth, "2025-09-29")
+            assert served_at(newcomer_x, truth, "X")
+            for refused in (unheld, newcomer):
+                assert refused.status_code == 503
+                assert refused.headers["retry-after"] == "1"
+                assert refused.json()["error"]["code"] == "pins_unavailable"
+                assert "x-api-version" not in refused.headers
+            # a refusal waits at most for one connection attempt (timeout=2 s)
+            assert time.monotonic() - started < 5 * 2.0
+            time.sleep(RETRY)
+    finally:
+        cluster.resume()
+    deadline = time.monotonic() + 30
+    while (answer := get(client, UNHELD)).status_code == 503:
+        assert time.monotonic() < deadline, "the service did not recover within 30 s"
+        time.sleep(0.1)
+    assert served_at(answer, truth, "2020-05-18")
+    assert store.history("acct_new") == []  # nothing was pinned while the database was away
+    assert served_at(get(client, "acct_new"), truth, "2025-09-29")
+    assert [event.action for event in store.history("acct_new")] == ["pinned"]
