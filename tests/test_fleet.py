@@ -9,11 +9,14 @@ lifetime (1 s) plus a margin, after a change.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import pytest
 
 from benchmarks import fleet
+from datever.pins import MemoryPinStore, Pin
+from datever.pins_async import PinCache
 from tests.postgres import fresh_database, postgres_fixture  # noqa: F401
 
 pytest.importorskip("psycopg")
@@ -46,7 +49,8 @@ def test_plan_has_one_upgrade_then_its_rollback(plan: fleet.Plan) -> None:
 
 def test_unpinned_accounts_open_with_a_burst(plan: fleet.Plan) -> None:
     """Each of the 15 unpinned accounts' first four requests come one after another."""
-    assert len(plan.unpinned) == 15 and len(plan.requests) == 600
+    assert len(plan.unpinned) == 15
+    assert len(plan.requests) == 600
     accounts = [account for account, _ in plan.requests]
     for account in plan.unpinned:
         first = accounts.index(account)
@@ -77,3 +81,43 @@ def test_every_account_is_pinned_exactly_once(plan: fleet.Plan, tally: fleet.Tal
     the store holds one first pin."""
     assert tally.double_pins == []
     assert Counter(account for account, _ in plan.requests)[plan.unpinned[0]] >= 4
+
+
+class GatedStore(MemoryPinStore):
+    """A memory store whose async read takes its snapshot, then waits to be let go: a
+    database read in flight while the pin changes elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def aget(self, account: str) -> Pin | None:
+        """The pin as it was when the read began, returned once ``go`` is set."""
+        pin = self.get(account)
+        self.reading.set()
+        await self.go.wait()
+        return pin
+
+
+def test_a_read_overtaken_by_an_announced_change_is_not_kept() -> None:
+    """A pin read while another process's upgrade is announced is not cached: the
+    next lookup reads the new pin instead of the old one for a whole lifetime."""
+    async def scenario() -> tuple[str | None, Pin | None, str | None]:
+        store = GatedStore()
+        store.pin_first("acct", "2020-05-18")
+        cache = PinCache(store, ttl=60.0, clock=lambda: 0.0)
+        read = asyncio.create_task(cache.aget("acct"))
+        await store.reading.wait()
+        store.upgrade("acct", "2021-05-10")  # elsewhere, then announced:
+        cache.forget("acct")
+        store.go.set()
+        old = await read
+        again = await cache.aget("acct")
+        return (old.version if old else None, cache.cached("acct"),
+                again.version if again else None)
+
+    old, held_then, again = asyncio.run(scenario())
+    assert old == "2020-05-18"
+    assert again == "2021-05-10"
+    assert held_then is None or held_then.version == "2021-05-10"
