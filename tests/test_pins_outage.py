@@ -26,8 +26,8 @@ from tests.postgres import Cluster, fresh_database, missing
 from tests.servers import serving
 
 pytest.importorskip("psycopg")
-from datever import API  # noqa: E402
-from datever.pins_pg import PostgresPinStore  # noqa: E402
+from datever import API
+from datever.pins_pg import PostgresPinStore
 
 HELD, UNHELD = "acct_held", "acct_unheld"
 RETRY = 0.5  # the store tries the database again every half second
