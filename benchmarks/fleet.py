@@ -404,9 +404,14 @@ def markdown(results: dict[str, dict[str, Any]], settings: dict[str, Any]) -> st
         f"{report._version('psycopg')}, psycopg-pool {report._version('psycopg-pool')}, "
         f"{settings.get('postgres', 'PostgreSQL')}; load average before the runs "
         f"{settings['load']}.", "",
-        "Caveats: the client, the workers and PostgreSQL share the same cores, so the "
-        "figures are the service's throughput on this box with its own load generator, not "
-        "a capacity; the payments data (one SQLite file, read-only during the run) is the "
+        "Caveats: the client, the workers and PostgreSQL share the same two cores, and "
+        "the machine was running other work (the load average above), so the figures are "
+        "the service's throughput on this box with its own load generator, not a capacity; "
+        "the client is a large share of the cost (one worker answers a sequential client "
+        "in about 1 ms, and httpx's AsyncClient got fewer answers per second with 64 "
+        "requests in flight than with 8, hence 8); with PostgreSQL every cache miss is a "
+        "round trip to the database, plus one to check the pooled connection; the payments "
+        "data (one SQLite file, read-only during the run) is the "
         "same in both runs; the SQLite run has four workers sharing one pin file, where "
         "PostgreSQL's LISTEN/NOTIFY does not exist and a change reaches other workers only "
         "when their cached pin expires.", ""]
