@@ -15,8 +15,8 @@ import asyncio
 import datetime as dt
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Self
 
 import pendulum
@@ -157,7 +157,7 @@ class PostgresPinStore:
     event loop that first used it: :meth:`aclose` it there (at the app's
     shutdown).
 
-    When the database cannot be reached, the async methods raise
+    When the database cannot be reached, every method raises
     :class:`~datever.pins.PinStoreUnavailable`; for the next ``retry``
     seconds they raise it at once, without waiting on the pool, and then one
     call at a time tries the database again until it answers.
@@ -244,23 +244,45 @@ class PostgresPinStore:
             f"trying again in {self.retry:g} s", store=_safe(self.url),
             retry_after=self.retry)
 
+    def _admit(self) -> bool:
+        """Let a call try the database: PinStoreUnavailable at once while it is known to
+        be down, unless this call is the one that finds out again (then True)."""
+        if self._down_until is None:
+            return False
+        if self._probing or time.monotonic() < self._down_until:
+            raise self._unavailable("it failed less than a retry interval ago")
+        self._probing = True  # one call finds out; the others fail fast meanwhile
+        return True
+
+    def _went_down(self, exc: psycopg.OperationalError) -> PinStoreUnavailable:
+        self._down_until = time.monotonic() + self.retry
+        lines = str(exc).strip().splitlines()
+        return self._unavailable(lines[0] if lines else type(exc).__name__)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Row]]:
+        """A connection of the sync pool, or PinStoreUnavailable (see :meth:`_admit`)."""
+        probe = self._admit()
+        try:
+            with self._sync().connection() as conn:
+                self._down_until = None
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise self._went_down(exc) from exc
+        finally:
+            if probe:
+                self._probing = False
+
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
-        """A pooled connection; PinStoreUnavailable at once while the database is known
-        to be down, and when it turns out to be."""
-        probe = self._down_until is not None
-        if probe:
-            if self._probing or time.monotonic() < (self._down_until or 0.0):
-                raise self._unavailable("it failed less than a retry interval ago")
-            self._probing = True  # one call finds out; the others fail fast meanwhile
+    async def _aconnection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        """A connection of the async pool, or PinStoreUnavailable (see :meth:`_admit`)."""
+        probe = self._admit()
         try:
             async with (await self._async()).connection() as conn:
                 self._down_until = None
                 yield conn
         except psycopg.OperationalError as exc:
-            self._down_until = time.monotonic() + self.retry
-            lines = str(exc).strip().splitlines()
-            raise self._unavailable(lines[0] if lines else type(exc).__name__) from exc
+            raise self._went_down(exc) from exc
         finally:
             if probe:
                 self._probing = False
@@ -269,7 +291,7 @@ class PostgresPinStore:
 
     def get(self, account: str) -> Pin | None:
         """The account's pin, or None when it has none."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             return _pin(conn.execute(_GET, (account,)).fetchone())
 
     def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
@@ -277,7 +299,7 @@ class PostgresPinStore:
         _key(self.order, version)
         at = _utc(now)
         while True:  # a pin deleted between the two statements: try again
-            with self._sync().connection() as conn:
+            with self._connection() as conn:
                 pin = (_pin(conn.execute(_PIN_FIRST, (account, version, at)).fetchone())
                        or _pin(conn.execute(_GET, (account,)).fetchone()))
             if pin is not None:
@@ -285,7 +307,7 @@ class PostgresPinStore:
 
     def _change(self, account: str, action: PinAction, at: dt.datetime,
                 change: Callable[[Pin], Pin]) -> Pin:
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             pin = change(_required(_pin(conn.execute(_LOCK, (account,)).fetchone()), account,
                                    "upgrade" if action == "upgraded" else "roll back"))
             update, log = _write_params(pin, action, at)
@@ -307,18 +329,18 @@ class PostgresPinStore:
 
     def delete(self, account: str) -> None:
         """Forget the account's pin and its history (nothing happens when it has none)."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             for statement in _DELETE:
                 conn.execute(statement, (account,))
 
     def history(self, account: str) -> list[PinEvent]:
         """Every change of the account's pin, oldest first, newest last (empty: none)."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             return _events(conn.execute(_HISTORY, (account,)).fetchall())
 
     def __len__(self) -> int:
         """The number of pinned accounts."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             row = conn.execute("SELECT COUNT(*) FROM datever_pins").fetchone()
         return int(row[0]) if row is not None else 0
 
@@ -326,7 +348,7 @@ class PostgresPinStore:
 
     async def aget(self, account: str) -> Pin | None:
         """The account's pin, or None when it has none."""
-        async with self._connection() as conn:
+        async with self._aconnection() as conn:
             return _pin(await (await conn.execute(_GET, (account,))).fetchone())
 
     async def apin_first(self, account: str, version: str, *,
@@ -335,7 +357,7 @@ class PostgresPinStore:
         _key(self.order, version)
         at = _utc(now)
         while True:
-            async with self._connection() as conn:
+            async with self._aconnection() as conn:
                 pin = (_pin(await (await conn.execute(_PIN_FIRST, (account, version, at))
                                    ).fetchone())
                        or _pin(await (await conn.execute(_GET, (account,))).fetchone()))
@@ -344,7 +366,7 @@ class PostgresPinStore:
 
     async def _achange(self, account: str, action: PinAction, at: dt.datetime,
                        change: Callable[[Pin], Pin]) -> Pin:
-        async with self._connection() as conn:
+        async with self._aconnection() as conn:
             row = await (await conn.execute(_LOCK, (account,))).fetchone()
             pin = change(_required(_pin(row), account,
                                    "upgrade" if action == "upgraded" else "roll back"))
@@ -369,13 +391,13 @@ class PostgresPinStore:
 
     async def adelete(self, account: str) -> None:
         """Forget the account's pin and its history (nothing happens when it has none)."""
-        async with self._connection() as conn:
+        async with self._aconnection() as conn:
             for statement in _DELETE:
                 await conn.execute(statement, (account,))
 
     async def ahistory(self, account: str) -> list[PinEvent]:
         """Every change of the account's pin, oldest first, newest last (empty: none)."""
-        async with self._connection() as conn:
+        async with self._aconnection() as conn:
             return _events(await (await conn.execute(_HISTORY, (account,))).fetchall())
 
     # -- closing --------------------------------------------------------------

@@ -9,6 +9,7 @@ database is back, the same requests are served at their pins again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -27,6 +28,7 @@ from tests.servers import serving
 
 pytest.importorskip("psycopg")
 from datever import API
+from datever.pins import PinStoreUnavailable
 from datever.pins_pg import PostgresPinStore
 
 HELD, UNHELD = "acct_held", "acct_unheld"
@@ -119,3 +121,37 @@ def test_outage_then_recovery(
     assert store.history("acct_new") == []  # nothing was pinned while the database was away
     assert served_at(get(client, "acct_new"), truth, "2025-09-29")
     assert [event.action for event in store.history("acct_new")] == ["pinned"]
+
+
+def test_store_calls_fail_fast_while_the_database_is_away(cluster: Cluster) -> None:
+    """With the database stopped, a call raises PinStoreUnavailable naming the database
+    (no password); within the retry interval the next one raises it without waiting on
+    the pool; once it is back, calls succeed again."""
+    store = PostgresPinStore(fresh_database(cluster.url).replace("postgres@",
+                                                                 "postgres:sesame@"),
+                             timeout=2.0, retry=1.5)
+    try:
+        store.pin_first("acct", "2021-05-10")
+        cluster.pause()
+        try:
+            with pytest.raises(PinStoreUnavailable) as first:
+                store.get("acct")
+            started = time.monotonic()
+            with pytest.raises(PinStoreUnavailable) as second:
+                store.history("acct")
+            assert time.monotonic() - started < 1.0  # the pool would wait 2 s
+        finally:
+            cluster.resume()
+        assert f"port={cluster.port}" in str(first.value)
+        assert "sesame" not in str(first.value)
+        assert first.value.retry_after == 1.5
+        assert "less than a retry interval ago" in str(second.value)
+        deadline = time.monotonic() + 15
+        while True:  # the retry interval passes, then the pool reconnects
+            with contextlib.suppress(PinStoreUnavailable):
+                assert store.get("acct") is not None
+                break
+            assert time.monotonic() < deadline, "the store did not recover within 15 s"
+            time.sleep(0.1)
+    finally:
+        store.close()
