@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from benchmarks.fleet import CHARGE, seed_storage
+from datever.web.asgi import Receive, Scope, Send
 from examples.payments.app import CHANGELOG_URL, CHANGES, LIFECYCLE, ROUTES, PaymentsApp
 from examples.payments.resources import Mint
 from examples.payments.storage import Store
@@ -27,9 +28,10 @@ from tests.postgres import Cluster, fresh_database, missing
 from tests.servers import serving
 
 pytest.importorskip("psycopg")
-from datever import API
+from datever import API, Change, rename
 from datever.pins import PinStoreUnavailable
 from datever.pins_pg import PostgresPinStore
+from datever.versions import Timeline
 
 HELD, UNHELD = "acct_held", "acct_unheld"
 RETRY = 0.5  # the store tries the database again every half second
@@ -153,5 +155,41 @@ def test_store_calls_fail_fast_while_the_database_is_away(cluster: Cluster) -> N
                 break
             assert time.monotonic() < deadline, "the store did not recover within 15 s"
             time.sleep(0.1)
+    finally:
+        store.close()
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """A bare ASGI app answering every request with an empty JSON object."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def test_gated_preview_is_503_while_pins_are_away(cluster: Cluster) -> None:
+    """A preview's access, checked while the pin store is away, refuses nobody with a
+    403: the partner who has access would get it, so everyone gets 503 and a retry."""
+    timeline = Timeline([Change(released="v2-preview1", id="p1", description="widgets",
+                                resources={"charge": [rename("amount_cents", "amount")]})],
+                        preview_access=lambda client, version: client == "acct_partner")
+    store = PostgresPinStore(fresh_database(cluster.url), order=timeline.version_order,
+                             timeout=2.0, retry=30.0)
+    api = API(timeline, pins=store, pin_ttl=0)
+    app = api.asgi(echo, account=lambda scope: dict(scope["headers"]).get(
+        b"x-account", b"").decode() or None)
+    preview = {"X-API-Version": "v2-preview1"}
+    try:
+        with serving(app, lifespan="off") as base, httpx.Client(base_url=base) as client:
+            before = [client.get("/", headers={**preview, "X-Account": account}).status_code
+                      for account in ("acct_partner", "acct_other")]
+            cluster.pause()
+            try:
+                during = [client.get("/", headers={**preview, "X-Account": account})
+                          for account in ("acct_partner", "acct_other")]
+            finally:
+                cluster.resume()
+        assert before == [200, 403]
+        assert [answer.status_code for answer in during] == [503, 503]
+        assert all(answer.headers["retry-after"] == "30" for answer in during)
     finally:
         store.close()
