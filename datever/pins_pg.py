@@ -135,6 +135,14 @@ def migrate(conn: psycopg.Connection[Row], url: str) -> int:
     return found
 
 
+def _unreachable(exc: psycopg.OperationalError) -> bool:
+    """True when ``exc`` says the database cannot be reached: no connection to be had
+    (client-side, no SQLSTATE), a connection exception (class 08), or the server
+    shutting down or starting (57P01-57P03); a cancelled or locked statement is not."""
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P"))
+
+
 def _safe(url: str) -> str:
     """The URL without its password, fit for an error message."""
     try:
@@ -197,8 +205,6 @@ class PostgresPinStore:
         self._listener.callbacks.append(callback)
 
     def _conninfo(self) -> dict[str, Any]:
-        # Each pool checks a connection as it hands it out (the check_connection
-        # callback): one cut by a database restart is replaced instead of failing a call.
         return {"min_size": self.min_size, "max_size": self.max_size,
                 "timeout": self.timeout, "open": False,
                 "kwargs": {"connect_timeout": max(1, round(self.timeout))}}
@@ -209,10 +215,16 @@ class PostgresPinStore:
             return pool
         with self._pool_lock:  # threads racing for the first call share one pool
             if self._pool is None:
+                # each pool checks a connection as it hands it out: one cut by a
+                # restart of the database is replaced instead of failing a call
                 opened: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
                     self.url, name="datever-pins", check=ConnectionPool.check_connection,
                     **self._conninfo())
-                opened.open(wait=True, timeout=self.timeout)
+                try:
+                    opened.open(wait=True, timeout=self.timeout)
+                except BaseException:
+                    opened.close()  # its workers would go on trying to connect
+                    raise
                 self._pool = opened
             return self._pool
 
@@ -268,6 +280,8 @@ class PostgresPinStore:
                 self._down_until = None
                 yield conn
         except psycopg.OperationalError as exc:
+            if not _unreachable(exc):
+                raise
             raise self._went_down(exc) from exc
         finally:
             if probe:
@@ -282,6 +296,8 @@ class PostgresPinStore:
                 self._down_until = None
                 yield conn
         except psycopg.OperationalError as exc:
+            if not _unreachable(exc):
+                raise
             raise self._went_down(exc) from exc
         finally:
             if probe:

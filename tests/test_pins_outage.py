@@ -193,3 +193,23 @@ def test_gated_preview_is_503_while_pins_are_away(cluster: Cluster) -> None:
         assert all(answer.headers["retry-after"] == "30" for answer in during)
     finally:
         store.close()
+
+
+def test_a_lock_timeout_is_not_an_outage(cluster: Cluster) -> None:
+    """A statement that gives up on a locked row raises PostgreSQL's own error, and the
+    store goes on serving: the database answered, so nothing fails fast afterwards."""
+    import psycopg
+
+    url = fresh_database(cluster.url)
+    store = PostgresPinStore(f"{url}?options=-c%20lock_timeout%3D100", retry=30.0)
+    try:
+        store.pin_first("acct", "2020-05-18")
+        with psycopg.connect(url) as holder:
+            holder.execute("SELECT * FROM datever_pins WHERE account = 'acct' FOR UPDATE")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                store.upgrade("acct", "2021-05-10")
+        pin = store.get("acct")
+        assert pin is not None
+        assert pin.version == "2020-05-18"
+    finally:
+        store.close()
