@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datever.pins_sql import SQLitePinStore
 
 __all__ = ["ROLLBACK_WINDOW", "MemoryPinStore", "Pin", "PinAction", "PinError", "PinEvent",
-           "PinStore", "SQLitePinStore", "dated_order"]
+           "PinStore", "PinStoreUnavailable", "SQLitePinStore", "dated_order"]
 
 ROLLBACK_WINDOW = pendulum.duration(hours=72)
 """How long after an upgrade the account may still roll it back."""
@@ -41,6 +41,19 @@ class PinError(DateverError):
 
     def __init__(self, message: str, *, account: str | None = None) -> None:
         self.account = account
+        super().__init__(message)
+
+
+class PinStoreUnavailable(DateverError):
+    """The pin store cannot be reached (its database is down or out of connections).
+
+    ``store`` names the store (without a password); ``retry_after`` is how
+    many seconds the store waits before it tries the database again.
+    """
+
+    def __init__(self, message: str, *, store: str, retry_after: float) -> None:
+        self.store = store
+        self.retry_after = retry_after
         super().__init__(message)
 
 

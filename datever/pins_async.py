@@ -175,6 +175,7 @@ class PinCache:
         self.clock = clock
         self._async = as_async(store)
         self._pins: dict[str, tuple[float, Pin]] = {}
+        self._forgets = 0  # counts forget() calls: a read they overtook is not kept
         subscribe = getattr(store, "subscribe", None)
         if ttl and listen and callable(subscribe):
             subscribe(self.forget)
@@ -202,6 +203,7 @@ class PinCache:
 
     def forget(self, account: str | None = None) -> None:
         """Drop ``account``'s cached pin (None: every pin), to read it anew."""
+        self._forgets += 1
         if account is None:
             self._pins.clear()
         else:
@@ -214,14 +216,20 @@ class PinCache:
         entry = self._pins.get(account)
         if entry is not None and entry[0] > self.clock():  # the hot path: one dict lookup
             return entry[1]
-        return self._refresh(account, self._sync().get(account))
+        forgets = self._forgets
+        return self._refresh(account, self._sync().get(account), forgets)
 
-    def _refresh(self, account: str, pin: Pin | None) -> Pin | None:
-        """Keep the ``pin`` just read from the store; forget a stale one it no longer has."""
+    def _refresh(self, account: str, pin: Pin | None, forgets: int) -> Pin | None:
+        """Keep the ``pin`` just read from the store; forget a stale one it no longer has.
+
+        A pin read while a forget() came in (an upgrade announced by another
+        process) is returned but not kept: the read may have seen the database
+        before that change, and keeping it would serve the old pin a whole ``ttl``.
+        """
         if pin is None:
             self._pins.pop(account, None)
             return None
-        return self._keep(pin)
+        return self._keep(pin) if forgets == self._forgets else pin
 
     def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
         """Pin the account to ``version`` unless it is pinned; return the pin in force."""
@@ -253,7 +261,8 @@ class PinCache:
         entry = self._pins.get(account)
         if entry is not None and entry[0] > self.clock():
             return entry[1]
-        return self._refresh(account, await self._async.aget(account))
+        forgets = self._forgets
+        return self._refresh(account, await self._async.aget(account), forgets)
 
     async def apin_first(self, account: str, version: str, *,
                          now: dt.datetime | None = None) -> Pin:

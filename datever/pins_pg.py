@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Self
 
 import pendulum
@@ -24,6 +26,7 @@ from datever.pins import (
     PinAction,
     PinError,
     PinEvent,
+    PinStoreUnavailable,
     _key,
     _required,
     _rolled_back,
@@ -132,6 +135,14 @@ def migrate(conn: psycopg.Connection[Row], url: str) -> int:
     return found
 
 
+def _unreachable(exc: psycopg.OperationalError) -> bool:
+    """True when ``exc`` says the database cannot be reached: no connection to be had
+    (client-side, no SQLSTATE), a connection exception (class 08), or the server
+    shutting down or starting (57P01-57P03); a cancelled or locked statement is not."""
+    state = exc.sqlstate
+    return state is None or state.startswith(("08", "57P"))
+
+
 def _safe(url: str) -> str:
     """The URL without its password, fit for an error message."""
     try:
@@ -153,15 +164,24 @@ class PostgresPinStore:
     many processes open it at the same time. The async pool belongs to the
     event loop that first used it: :meth:`aclose` it there (at the app's
     shutdown).
+
+    When the database cannot be reached, every method raises
+    :class:`~datever.pins.PinStoreUnavailable`; for the next ``retry``
+    seconds they raise it at once, without waiting on the pool, and then one
+    call at a time tries the database again until it answers.
     """
 
     def __init__(self, url: str, order: Callable[[str], Any] = dated_order, *,
-                 min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
+                 min_size: int = 1, max_size: int = 10, timeout: float = 10.0,
+                 retry: float = 1.0) -> None:
         self.url = url
         self.order = order
         self.min_size = min_size
         self.max_size = max_size
         self.timeout = timeout
+        self.retry = retry
+        self._down_until: float | None = None  # set while the database is unreachable
+        self._probing = False
         with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
             #: the schema version the database was at when the store opened it
             self.found_schema = migrate(conn, url)
@@ -195,9 +215,16 @@ class PostgresPinStore:
             return pool
         with self._pool_lock:  # threads racing for the first call share one pool
             if self._pool is None:
+                # each pool checks a connection as it hands it out: one cut by a
+                # restart of the database is replaced instead of failing a call
                 opened: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-                    self.url, name="datever-pins", **self._conninfo())
-                opened.open(wait=True, timeout=self.timeout)
+                    self.url, name="datever-pins", check=ConnectionPool.check_connection,
+                    **self._conninfo())
+                try:
+                    opened.open(wait=True, timeout=self.timeout)
+                except BaseException:
+                    opened.close()  # its workers would go on trying to connect
+                    raise
                 self._pool = opened
             return self._pool
 
@@ -213,16 +240,74 @@ class PostgresPinStore:
         async with self._opening:
             if self._apool is None:
                 pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] = AsyncConnectionPool(
-                    self.url, name="datever-pins-async", **self._conninfo())
-                await pool.open(wait=True, timeout=self.timeout)
+                    self.url, name="datever-pins-async",
+                    check=AsyncConnectionPool.check_connection, **self._conninfo())
+                try:
+                    await pool.open(wait=True, timeout=self.timeout)
+                except BaseException:
+                    await pool.close()  # its workers would go on trying to connect
+                    raise
                 self._apool, self._loop = pool, loop
         return self._apool
+
+    def _unavailable(self, cause: str) -> PinStoreUnavailable:
+        return PinStoreUnavailable(
+            f"{_safe(self.url)} is unreachable ({cause}): pins cannot be read or written; "
+            f"trying again in {self.retry:g} s", store=_safe(self.url),
+            retry_after=self.retry)
+
+    def _admit(self) -> bool:
+        """Let a call try the database: PinStoreUnavailable at once while it is known to
+        be down, unless this call is the one that finds out again (then True)."""
+        if self._down_until is None:
+            return False
+        if self._probing or time.monotonic() < self._down_until:
+            raise self._unavailable("it failed less than a retry interval ago")
+        self._probing = True  # one call finds out; the others fail fast meanwhile
+        return True
+
+    def _went_down(self, exc: psycopg.OperationalError) -> PinStoreUnavailable:
+        self._down_until = time.monotonic() + self.retry
+        lines = str(exc).strip().splitlines()
+        return self._unavailable(lines[0] if lines else type(exc).__name__)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Row]]:
+        """A connection of the sync pool, or PinStoreUnavailable (see :meth:`_admit`)."""
+        probe = self._admit()
+        try:
+            with self._sync().connection() as conn:
+                self._down_until = None
+                yield conn
+        except psycopg.OperationalError as exc:
+            if not _unreachable(exc):
+                raise
+            raise self._went_down(exc) from exc
+        finally:
+            if probe:
+                self._probing = False
+
+    @asynccontextmanager
+    async def _aconnection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        """A connection of the async pool, or PinStoreUnavailable (see :meth:`_admit`)."""
+        probe = self._admit()
+        try:
+            async with (await self._async()).connection() as conn:
+                self._down_until = None
+                yield conn
+        except psycopg.OperationalError as exc:
+            if not _unreachable(exc):
+                raise
+            raise self._went_down(exc) from exc
+        finally:
+            if probe:
+                self._probing = False
 
     # -- sync -----------------------------------------------------------------
 
     def get(self, account: str) -> Pin | None:
         """The account's pin, or None when it has none."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             return _pin(conn.execute(_GET, (account,)).fetchone())
 
     def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
@@ -230,7 +315,7 @@ class PostgresPinStore:
         _key(self.order, version)
         at = _utc(now)
         while True:  # a pin deleted between the two statements: try again
-            with self._sync().connection() as conn:
+            with self._connection() as conn:
                 pin = (_pin(conn.execute(_PIN_FIRST, (account, version, at)).fetchone())
                        or _pin(conn.execute(_GET, (account,)).fetchone()))
             if pin is not None:
@@ -238,7 +323,7 @@ class PostgresPinStore:
 
     def _change(self, account: str, action: PinAction, at: dt.datetime,
                 change: Callable[[Pin], Pin]) -> Pin:
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             pin = change(_required(_pin(conn.execute(_LOCK, (account,)).fetchone()), account,
                                    "upgrade" if action == "upgraded" else "roll back"))
             update, log = _write_params(pin, action, at)
@@ -260,18 +345,18 @@ class PostgresPinStore:
 
     def delete(self, account: str) -> None:
         """Forget the account's pin and its history (nothing happens when it has none)."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             for statement in _DELETE:
                 conn.execute(statement, (account,))
 
     def history(self, account: str) -> list[PinEvent]:
         """Every change of the account's pin, oldest first, newest last (empty: none)."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             return _events(conn.execute(_HISTORY, (account,)).fetchall())
 
     def __len__(self) -> int:
         """The number of pinned accounts."""
-        with self._sync().connection() as conn:
+        with self._connection() as conn:
             row = conn.execute("SELECT COUNT(*) FROM datever_pins").fetchone()
         return int(row[0]) if row is not None else 0
 
@@ -279,7 +364,7 @@ class PostgresPinStore:
 
     async def aget(self, account: str) -> Pin | None:
         """The account's pin, or None when it has none."""
-        async with (await self._async()).connection() as conn:
+        async with self._aconnection() as conn:
             return _pin(await (await conn.execute(_GET, (account,))).fetchone())
 
     async def apin_first(self, account: str, version: str, *,
@@ -287,9 +372,8 @@ class PostgresPinStore:
         """Pin the account to ``version`` unless it is pinned; return the pin in force."""
         _key(self.order, version)
         at = _utc(now)
-        pool = await self._async()
         while True:
-            async with pool.connection() as conn:
+            async with self._aconnection() as conn:
                 pin = (_pin(await (await conn.execute(_PIN_FIRST, (account, version, at))
                                    ).fetchone())
                        or _pin(await (await conn.execute(_GET, (account,))).fetchone()))
@@ -298,7 +382,7 @@ class PostgresPinStore:
 
     async def _achange(self, account: str, action: PinAction, at: dt.datetime,
                        change: Callable[[Pin], Pin]) -> Pin:
-        async with (await self._async()).connection() as conn:
+        async with self._aconnection() as conn:
             row = await (await conn.execute(_LOCK, (account,))).fetchone()
             pin = change(_required(_pin(row), account,
                                    "upgrade" if action == "upgraded" else "roll back"))
@@ -323,13 +407,13 @@ class PostgresPinStore:
 
     async def adelete(self, account: str) -> None:
         """Forget the account's pin and its history (nothing happens when it has none)."""
-        async with (await self._async()).connection() as conn:
+        async with self._aconnection() as conn:
             for statement in _DELETE:
                 await conn.execute(statement, (account,))
 
     async def ahistory(self, account: str) -> list[PinEvent]:
         """Every change of the account's pin, oldest first, newest last (empty: none)."""
-        async with (await self._async()).connection() as conn:
+        async with self._aconnection() as conn:
             return _events(await (await conn.execute(_HISTORY, (account,))).fetchall())
 
     # -- closing --------------------------------------------------------------

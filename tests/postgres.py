@@ -83,12 +83,22 @@ class Cluster:
         """initdb, then pg_ctl start; waits until the server accepts connections."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
+        self.resume()
+
+    def resume(self) -> None:
+        """pg_ctl start on the cluster's data (after :meth:`pause`); waits until it accepts
+        connections."""
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=300")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
                   "-t", str(START_TIMEOUT), "-o", options, "start")
         self.running = True
+
+    def pause(self) -> None:
+        """pg_ctl stop (fast: connections are cut), keeping the data for :meth:`resume`."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.running = False
 
     def stop(self) -> None:
         """Stop the server (at once) and remove its directory; again: nothing."""

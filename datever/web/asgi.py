@@ -20,11 +20,15 @@ Lifespan and websocket scopes pass through.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+import msgspec
+
 from datever.context import _reset, _set
+from datever.pins import PinStoreUnavailable
 from datever.selection import AccountPin
 from datever.web.groups import GroupedVersioning
 from datever.web.versioning import Proceed, RawHeaders, Reply, Versioning, is_json
@@ -61,6 +65,13 @@ class VersioningMiddleware:
     key's pin), which beats the account's pin. Both may return None. The
     resolved version is available to the app through
     :func:`datever.context.current_version` while the request is served.
+
+    When the pin store cannot be reached
+    (:class:`~datever.pins.PinStoreUnavailable`), a pin this process still
+    holds fresh is served as usual; otherwise a request that names its
+    version is served at it (its first pin waits for a later request) and
+    one that names none is answered 503 with ``Retry-After``, never at a
+    version that may not be the account's.
     """
 
     def __init__(self, app: ASGIApp, versioning: Versioning | GroupedVersioning, *,
@@ -107,14 +118,23 @@ class VersioningMiddleware:
         else:
             root = ""
         account = self.account(scope) if self.account else None
+        account_pin = outage = None
+        if account is not None:
+            try:
+                account_pin = await self._account_pin(path, account)
+            except PinStoreUnavailable as exc:
+                outage = exc
         decision = self.versioning.decide(
-            scope["method"], path, headers, query, account=account,
+            scope["method"], path, headers, query,
+            # the store is down: selected as anonymous, so that nothing waits on it again
+            account=account if outage is None else None,
             client_pin=self.client_pin(scope) if self.client_pin else None,
-            query_string=scope.get("query_string"),
-            account_pin=(await self._account_pin(path, account)
-                         if account is not None else None))
+            query_string=scope.get("query_string"), account_pin=account_pin)
         if decision is None:  # a path in no feature group
             await self.app(scope, receive, send)
+            return
+        if outage is not None and _needs_pin(decision):
+            await _reply(send, _pins_unavailable(outage, account))
             return
         if isinstance(decision, Reply):
             await _reply(send, decision)
@@ -177,6 +197,30 @@ class VersioningMiddleware:
 
     def __repr__(self) -> str:
         return f"<VersioningMiddleware {self.app!r} {self.versioning!r}>"
+
+
+def _needs_pin(decision: Reply | Proceed) -> bool:
+    """True when the account's pin would have decided the request: it named no version
+    (or its preview access, checked as anonymous, was refused)."""
+    if isinstance(decision, Reply):
+        return decision.status == 403
+    return decision.source == "default"
+
+
+def _pins_unavailable(outage: PinStoreUnavailable, account: str | None) -> Reply:
+    """503 with Retry-After: the account's version is its pin, which cannot be read now.
+
+    Serving the default version instead could give a pinned account a shape
+    it was never written against; a retry, or naming the version, is safe.
+    """
+    retry = max(1, math.ceil(outage.retry_after))
+    body = msgspec.json.encode({"error": {
+        "type": "api_error", "code": "pins_unavailable",
+        "message": f"the API version of account {account!r} is its pin, which cannot be "
+                   f"read right now: retry after {retry} s, or name the version (path "
+                   "prefix, header or query parameter)"}})
+    return Reply(503, (("Content-Type", "application/json"), ("Retry-After", str(retry))),
+                 body)
 
 
 def _without_prefix(scope: Scope, decision: Proceed, root: str) -> Scope:

@@ -36,7 +36,7 @@ from datever import API, ReleaseLifecycle, current_version, includes
 from datever.web.asgi import ASGIApp, Receive, Scope, Send
 from examples.payments import resources
 from examples.payments.resources import BadRequest, Json, Mint, list_of
-from examples.payments.storage import ClockedPins, Store
+from examples.payments.storage import Pins, Store, open_pins
 
 CHANGES = Path(__file__).resolve().parents[2] / "changes"
 CHANGELOG_URL = "https://payments.example.com/changelog"
@@ -109,7 +109,7 @@ def _in_refund(charge: Json) -> Json:
 class Service:
     """The endpoints: head shapes in, head shapes out, SQLite underneath."""
 
-    def __init__(self, api: API, store: Store, pins: ClockedPins, mint: Mint) -> None:
+    def __init__(self, api: API, store: Store, pins: Pins, mint: Mint) -> None:
         self.api = api
         self.store = store
         self.pins = pins
@@ -245,7 +245,7 @@ class PaymentsApp:
     sends its own ``Date`` from that clock, for a server told to send none.
     """
 
-    def __init__(self, api: API, store: Store, pins: ClockedPins, mint: Mint, *,
+    def __init__(self, api: API, store: Store, pins: Pins, mint: Mint, *,
                  date_header: bool = False) -> None:
         self.service = service = Service(api, store, pins, mint)
         self.mint = mint
@@ -256,7 +256,8 @@ class PaymentsApp:
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             yield
             store.close()
-            pins.close()
+            aclose = getattr(pins, "aclose", None)  # PostgreSQL: the async pool too
+            await aclose() if aclose is not None else pins.close()
 
         app = Starlette(lifespan=lifespan, exception_handlers=handlers, routes=[
             Route("/customers", service.create_customer, methods=["POST"]),
@@ -310,18 +311,22 @@ def create_app(db: str | os.PathLike[str] | None = None,
                pins: str | os.PathLike[str] | None = None, *,
                clock: Callable[[], dt.datetime] | None = None, seed: int | None = None,
                date_header: bool = False) -> PaymentsApp:
-    """The service on the SQLite files ``db`` and ``pins``.
+    """The service on the SQLite file ``db``, its version pins in ``pins``.
 
     They default to the environment's ``PAYMENTS_DB`` and ``PAYMENTS_PINS``,
     else ``payments.sqlite3`` and ``pins.sqlite3`` in the current directory.
+    ``pins`` is a SQLite file, or a ``postgresql://`` URL for a service run as
+    several processes; each process keeps pins for ``$PAYMENTS_PIN_TTL``
+    seconds (default 5).
     ``clock`` (an aware datetime, default the system clock) times everything
     the service does: created objects, pins, the version lifecycle; ``seed``
     makes the ids reproducible (see :class:`Mint`).
     """
     mint = Mint(clock, seed)
     store = Store(db if db is not None else os.environ.get("PAYMENTS_DB", "payments.sqlite3"))
-    pin_store = ClockedPins(pins if pins is not None
-                            else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"), mint.now)
+    pin_store = open_pins(pins if pins is not None
+                          else os.environ.get("PAYMENTS_PINS", "pins.sqlite3"), mint.now)
     api = API(CHANGES, routes=ROUTES, pins=pin_store, lifecycle=LIFECYCLE,
+              pin_ttl=float(os.environ.get("PAYMENTS_PIN_TTL", "5")),
               changelog_url=CHANGELOG_URL, clock=mint.today)
     return PaymentsApp(api, store, pin_store, mint, date_header=date_header)

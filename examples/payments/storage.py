@@ -13,12 +13,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 
 from datever import SQLitePinStore
 from datever.pins import Pin
+
+if TYPE_CHECKING:
+    from examples.payments.pins_pg import ClockedPostgresPins
 
 Json = dict[str, Any]
 
@@ -115,3 +118,18 @@ class ClockedPins(SQLitePinStore):
     def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
         """Undo the last upgrade of ``account``, within the rollback window."""
         return super().rollback(account, now=now or self.clock())
+
+
+Pins: TypeAlias = "ClockedPins | ClockedPostgresPins"
+"""A pin store of the service: SQLite, or PostgreSQL for a fleet."""
+
+
+def open_pins(target: str | os.PathLike[str],
+              clock: Callable[[], dt.datetime]) -> ClockedPins | ClockedPostgresPins:
+    """The pin store ``target`` names: PostgreSQL for a ``postgresql://`` URL (shared by
+    a fleet of processes), else a SQLite file."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from examples.payments.pins_pg import ClockedPostgresPins
+
+        return ClockedPostgresPins(target, clock)
+    return ClockedPins(target, clock)
