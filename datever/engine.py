@@ -51,6 +51,9 @@ class Engine:
         self._encoder = msgspec.json.Encoder()
         self._pipelines: dict[tuple[str, str], Pipeline] = {}
         self._lock = threading.Lock()
+        # the last Version object asked for down and its pipeline: a service passing the same
+        # resolved Version on every call skips the lookup (one entry: never grows)
+        self._last_down: tuple[Version | None, Pipeline | None] = (None, None)
 
     @classmethod
     def from_directory(cls, directory: str | Path = "changes", *, name: str = "default",
@@ -111,16 +114,19 @@ class Engine:
         names the root's type when it has none. Returns ``data`` itself when
         nothing in it needs migrating (then it is neither decoded nor checked).
         """
-        pipeline = self.pipeline(version, "down")
-        if pipeline.is_empty:
+        last, pipeline = self._last_down
+        if last is not version or pipeline is None:
+            pipeline = self.pipeline(version, "down")
+            if isinstance(version, Version):
+                self._last_down = (version, pipeline)
+        if not pipeline.passes:
             return data
         if resource is None:
             try:
-                untouched = not pipeline.might_touch(data)
+                if not pipeline.might_touch(data):
+                    return data
             except TypeError as exc:
                 raise self._not_bytes(pipeline, data, resource) from exc
-            if untouched:
-                return data
         return self._run_json(pipeline, data, resource)
 
     def up_json(self, data: bytes, version: Version | str, *, resource: str) -> bytes:
@@ -139,7 +145,10 @@ class Engine:
             raise _stamped(too_deep(resource), pipeline) from None
         except TypeError as exc:
             raise self._not_bytes(pipeline, data, resource) from exc
-        result = self._run(pipeline, payload, resource, lambda: self._decoder.decode(data))
+        try:
+            result = pipeline.walk(payload, resource)
+        except Exception as exc:
+            result = _recovered(pipeline, exc, resource, lambda: self._decoder.decode(data))
         try:
             return self._encoder.encode(result)
         except Exception as exc:  # a value JSON cannot hold: an int past 4300 digits, a set key
@@ -160,18 +169,9 @@ class Engine:
         its error is raised, so both always blame the same change and place.
         """
         try:
-            return pipeline.run(payload, resource)
-        except MigrationError as exc:
-            error: MigrationError | None = exc
-            if exc.reason == "transform":
-                error, result = _replayed(pipeline, original(), resource, exc)
-                if error is None:
-                    return result
-            assert error is not None
-            raise _stamped(error, pipeline) from error.__cause__
-        except Exception as exc:  # not raised by a transform: a walk that could not finish
-            raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
-                         "transform") from exc
+            return pipeline.walk(payload, resource)
+        except Exception as exc:
+            return _recovered(pipeline, exc, resource, original)
 
     # -- Python objects -------------------------------------------------------
 
@@ -206,6 +206,22 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"<Engine {self.timeline!r}, {len(self._pipelines)} pipelines cached>"
+
+
+def _recovered(pipeline: Pipeline, exc: Exception, resource: str | None,
+               original: Callable[[], Any]) -> Any:
+    """After ``pipeline`` raised ``exc``: the reference interpreter's result, or the
+    located MigrationError to raise (see :meth:`Engine._run`)."""
+    if not isinstance(exc, MigrationError):  # not raised by a transform: a walk cut short
+        raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
+                     "transform") from exc
+    error: MigrationError | None = exc
+    if exc.reason == "transform":
+        error, result = _replayed(pipeline, original(), resource, exc)
+        if error is None:
+            return result
+    assert error is not None
+    raise _stamped(error, pipeline) from error.__cause__
 
 
 def _error(pipeline: Pipeline, message: str, resource: str | None,

@@ -88,6 +88,9 @@ class Pipeline:
         #: byte strings of which at least one must occur for the walk to matter
         self.markers: tuple[bytes, ...] = tuple(
             sorted(f'"{name}"'.encode() for name in names))
+        self.might_touch = _scanner(self.markers)
+        #: the whole migration: one walk per pass (see :meth:`run`)
+        self.walk: Walker = _chained(self._walkers)
 
     @property
     def is_empty(self) -> bool:
@@ -109,13 +112,9 @@ class Pipeline:
         """The generated source of every function, in pass order."""
         return "\n".join(function.source for function in self.functions())
 
-    def might_touch(self, data: bytes) -> bool:
-        """False when ``data`` cannot contain a resource this pipeline touches.
-
-        A string escape (``\\u0063harge``) could hide a type name, so data with
-        a backslash is always walked (a one-byte search is a memchr).
-        """
-        return b"\\" in data or any(marker in data for marker in self.markers)
+    #: ``might_touch(data)`` is False when the JSON bytes ``data`` cannot contain a
+    #: resource this pipeline touches (see :func:`_scanner`)
+    might_touch: Callable[[bytes], bool]
 
     def run(self, payload: Any, resource: str | None = None) -> Any:
         """Migrate ``payload`` in place (it must be a fresh object) and return it.
@@ -123,9 +122,7 @@ class Pipeline:
         ``resource`` names the root object's resource type (request bodies);
         otherwise resources are found by their discriminator.
         """
-        for walk in self._walkers:
-            payload = walk(payload, resource)
-        return payload
+        return self.walk(payload, resource)
 
     def __repr__(self) -> str:
         return (f"<Pipeline {self.direction} {self.version}: {len(self.changes)} changes, "
@@ -136,6 +133,42 @@ class Pipeline:
         yield "direction", self.direction
         yield "changes", len(self.changes)
         yield "resources", self.resources
+
+
+def _scanner(markers: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+    """The test behind :attr:`Pipeline.might_touch`: does any of ``markers`` occur?
+
+    Exact or conservative, never wrong the other way: a resource is found by
+    its discriminator's value, a JSON string that holds its quoted name
+    verbatim unless an escape spells it (``\\u0063harge``), so data with any
+    backslash is always walked (a one-byte search, a memchr). One marker, the
+    common case, is tested without a loop: on a small payload the call is the cost.
+    """
+    if len(markers) == 1:
+        only = markers[0]
+
+        def scan_one(data: bytes) -> bool:
+            return b"\\" in data or only in data
+
+        return scan_one
+
+    def scan(data: bytes) -> bool:
+        return b"\\" in data or any(marker in data for marker in markers)
+
+    return scan
+
+
+def _chained(walkers: Sequence[Walker]) -> Walker:
+    """One walk that runs ``walkers`` in order (a single pass is its own walk)."""
+    if len(walkers) == 1:
+        return walkers[0]
+
+    def walk(payload: Any, resource: str | None = None) -> Any:
+        for each in walkers:
+            payload = each(payload, resource)
+        return payload
+
+    return walk
 
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
