@@ -1,0 +1,154 @@
+"""The engine's fast paths give what the slow ones give: the untouched-payload scan, the
+remembered pipeline of the last Version, and the reference API's faster converters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datever import Change, Engine, rename
+from datever.changes import load_changes
+from datever.operations import Convert
+from datever.versions import Timeline
+
+CHANGES_DIR = Path(__file__).parent.parent / "changes"
+
+# names with dots, underscores, non-ASCII letters and characters JSON must escape
+NAMES = ["charge", "checkout.session", "refund", "café", "naïve_résumé", 'quo"te', "back\\slash",
+         "tab\there", "x"]
+
+
+def timeline_touching(names: list[str]) -> Timeline:
+    """One release that renames a property on each of ``names``."""
+    return Timeline([Change(released="2021-01-01", id="renames", description="Renames.",
+                            resources={name: [rename("old", "new")] for name in names})])
+
+
+def json_values(names: list[str]) -> st.SearchStrategy[Any]:
+    """JSON values whose objects may carry any of ``names`` (or other strings) as their
+    ``object`` discriminator, as a value elsewhere, or as a key."""
+    texts = st.sampled_from(names) | st.text(max_size=8)
+    scalars = st.none() | st.booleans() | st.integers() | texts
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        texts | st.just("object"), inner, max_size=4), max_leaves=20)
+
+
+def discriminators(payload: Any) -> set[str]:
+    """Every string found under an ``object`` key, at any depth."""
+    found: set[str] = set()
+    stack = [payload]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            if type(node.get("object")) is str:
+                found.add(node["object"])
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return found
+
+
+ENCODINGS = [
+    msgspec.json.encode,  # UTF-8, escapes only what JSON requires
+    lambda value: json.dumps(value).encode(),  # ASCII: \u escapes for every non-ASCII letter
+    lambda value: json.dumps(value, indent=1, ensure_ascii=False).encode(),  # whitespace
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(touched=st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True),
+       data=st.data())
+def test_scan_never_calls_untouched_a_payload_holding_a_touched_resource(
+        touched: list[str], data: st.DataObject) -> None:
+    """might_touch is True whenever a touched resource is in the payload, however encoded."""
+    pipeline = Engine(timeline_touching(touched)).pipeline("v1", "down")
+    payload = data.draw(json_values(NAMES))
+    raw = data.draw(st.sampled_from(ENCODINGS))(payload)
+    if discriminators(payload) & set(touched):
+        assert pipeline.might_touch(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(touched=st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True),
+       payload=json_values(NAMES))
+def test_untouched_bytes_come_back_only_when_migrating_would_change_nothing(
+        touched: list[str], payload: Any) -> None:
+    """When down_json returns its input bytes, the migration of the decoded payload is a no-op."""
+    engine = Engine(timeline_touching(touched))
+    raw = msgspec.json.encode(payload)
+    if engine.down_json(raw, "v1") is raw:
+        assert engine.down(payload, "v1") == payload
+
+
+def test_one_marker_scan_sees_an_escaped_name() -> None:
+    """A single touched name spelled with a \\u escape still makes the payload walked."""
+    pipeline = Engine(timeline_touching(["charge"])).pipeline("v1", "down")
+    assert pipeline.might_touch(b'{"object": "\\u0063harge", "old": 1}')
+    assert not pipeline.might_touch(b'{"object": "refund", "old": 1}')
+
+
+def test_many_marker_scan_finds_any_of_them() -> None:
+    """With several touched names, the payload is walked when any one of them occurs."""
+    pipeline = Engine(timeline_touching(["charge", "refund", "x"])).pipeline("v1", "down")
+    assert pipeline.might_touch(b'[{"object": "x"}]')
+    assert not pipeline.might_touch(b'[{"object": "customer"}]')
+
+
+def test_down_json_with_alternating_versions_uses_each_ones_pipeline() -> None:
+    """Remembering the last Version never serves one version's pipeline to another."""
+    timeline = Timeline([
+        Change(released="2021-01-01", id="first", description="First.",
+               resources={"charge": [rename("a", "b")]}),
+        Change(released="2022-01-01", id="second", description="Second.",
+               resources={"charge": [rename("b", "c")]}),
+    ])
+    engine = Engine(timeline)
+    oldest, middle, head = (engine.resolve(name) for name in ("v1", "2021-06-01", "X"))
+    raw = b'{"object": "charge", "c": 1}'
+    for _ in range(2):
+        assert engine.down_json(raw, oldest) == b'{"object":"charge","a":1}'
+        assert engine.down_json(raw, middle) == b'{"object":"charge","b":1}'
+        assert engine.down_json(raw, head) is raw
+
+
+def seconds_to_iso() -> Any:
+    """The down converter of the timestamps change."""
+    timeline = Timeline(load_changes(CHANGES_DIR))
+    change = timeline.change("2019_04_15_timestamps_as_unix_seconds")
+    return next(step.fn for step in change.steps("charge", "down") if isinstance(step, Convert))
+
+
+def strftime_iso(seconds: Any) -> str:
+    """The timestamp text as the change first defined it."""
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SECONDS_TO_ISO = seconds_to_iso()
+
+
+@settings(max_examples=500)
+@given(seconds=st.integers(min_value=-62135596800, max_value=253402300799)
+       | st.floats(min_value=-62135596800, max_value=253402300799)
+       | st.sampled_from([-30610224001, -30610224000, 0, -1, 253402300799, True]))
+def test_timestamp_converter_gives_the_strftime_text(seconds: float) -> None:
+    """Unix seconds become exactly the text strftime gave, years before 1000 and floats
+    included."""
+    assert SECONDS_TO_ISO(seconds) == strftime_iso(seconds)
+
+
+@pytest.mark.parametrize("seconds", [253402300800, -62135596801, 10**20, float("nan"),
+                                     "1696429676", None])
+def test_timestamp_converter_refuses_what_strftime_refused(seconds: Any) -> None:
+    """Out of range or not a number: the same exception as before."""
+    with pytest.raises((TypeError, ValueError, OverflowError)) as expected:
+        strftime_iso(seconds)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        SECONDS_TO_ISO(seconds)
