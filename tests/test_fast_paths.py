@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datever import Change, Engine, rename
+from datever import Change, Engine, MigrationError, move, reference_down, rename
 from datever.changes import load_changes
 from datever.operations import Convert
 from datever.versions import Timeline
@@ -117,6 +117,47 @@ def test_down_json_with_alternating_versions_uses_each_ones_pipeline() -> None:
         assert engine.down_json(raw, oldest) == b'{"object":"charge","a":1}'
         assert engine.down_json(raw, middle) == b'{"object":"charge","b":1}'
         assert engine.down_json(raw, head) is raw
+
+
+UNNESTING = Timeline([
+    Change(released="2021-01-01", id="flat_risk", description="Risk was flat.",
+           resources={"charge": [move("risk", "outcome.risk"), move("seller", "outcome.seller")]}),
+    Change(released="2022-01-01", id="flat_network", description="Network was flat.",
+           resources={"charge": [move("network", "outcome.network")]}),
+])
+
+
+def test_moves_out_of_one_object_are_compiled_as_one_block() -> None:
+    """Consecutive moves out of ``outcome`` share one lookup in the generated source."""
+    source = Engine(UNNESTING).pipeline("v1", "down").source
+    assert source.count("d.get('outcome')") == 1
+    assert "(3 moves out of 'outcome')" in source
+
+
+@pytest.mark.parametrize("outcome", [
+    {"risk": 1, "seller": "s", "network": "n"},  # emptied: the object goes
+    {"risk": 1, "extra": True},  # keeps a key: the object stays
+    {},  # empty from the start: it stays
+    {"other": 1},
+    None,
+], ids=["emptied", "partly", "empty", "untouched", "null"])
+def test_moves_out_of_one_object_give_the_reference_result(outcome: Any) -> None:
+    """Grouped moves leave the charge as the moves one at a time leave it."""
+    engine = Engine(UNNESTING)
+    version = engine.resolve("v1")
+    payloads = [{"object": "charge", "id": "ch_1", "outcome": outcome}, {"object": "charge"}]
+    for payload in payloads:
+        raw = msgspec.json.encode(payload)
+        assert engine.down_json(raw, version) == msgspec.json.encode(
+            reference_down(payload, version))
+
+
+def test_moves_out_of_a_non_object_name_the_first_change() -> None:
+    """An ``outcome`` that is not an object is refused, blaming the newest change's move."""
+    engine = Engine(UNNESTING)
+    with pytest.raises(MigrationError, match="expected an object at 'outcome'") as failure:
+        engine.down_json(b'{"object": "charge", "outcome": 5}', "v1")
+    assert failure.value.change == "flat_network"
 
 
 def seconds_to_iso() -> Any:
