@@ -7,6 +7,9 @@ a pass of their own, so the walk order matches the reference interpreter.
 
 from __future__ import annotations
 
+import itertools
+import linecache
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from datever.changes import Change, Direction
 from datever.compiler import COMPILED, CompiledFunction, compile_resource, segments
 from datever.errors import MigrationError
-from datever.walk_plan import DEAD, ObjectPlan, ValuePlan, build_plan, pass_shapes
+from datever.walk_plan import HELPERS, ObjectPlan, ValuePlan, build_plan, pass_shapes, walk_source
 
 if TYPE_CHECKING:
     from datever.schemas import Schemas
@@ -31,6 +34,8 @@ __all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
 #: interpreter under 150, so the verdict depends on the payload alone whenever the
 #: caller leaves that much of the limit.
 MAX_DEPTH = 64
+
+_walks = itertools.count()
 
 Walker = Callable[[Any, "str | None"], Any]
 
@@ -82,7 +87,8 @@ class Pipeline:
             self.plans = [build_plan(starts[id(segment)], table, hidden, discriminator)
                           for segment, table in zip(walked, tables, strict=True)]
         self._walkers = [_make_walker(table, discriminator, hidden,
-                                      self.plans[index] if self.plans is not None else None)
+                                      self.plans[index] if self.plans is not None else None,
+                                      label=f"{label} {direction} pass {index}")
                          for index, table in enumerate(tables)]
         names = {resource for table in self.passes for resource in table}
         #: byte strings of which at least one must occur for the walk to matter
@@ -173,7 +179,7 @@ def _chained(walkers: Sequence[Walker]) -> Walker:
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                  opaque: dict[str, frozenset[str]] | None = None,
-                 plans: dict[str, ObjectPlan] | None = None) -> Walker:
+                 plans: dict[str, ObjectPlan] | None = None, *, label: str = "") -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function, and never
     enters the ``opaque`` properties of a resource (resource name to property names).
 
@@ -249,7 +255,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                     raise
 
     if plans is not None:
-        return _planned(plans, discriminator, walk_dict, walk_list)
+        return _planned(plans, discriminator, walk_dict, walk_list, label)
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
@@ -278,90 +284,26 @@ def _check_root(node: Any, resource: str | None) -> None:
 
 def _planned(plans: dict[str, ObjectPlan], discriminator: str,
              walk_dict: Callable[[dict[str, Any], str | None, int], Any],
-             walk_list: Callable[[list[Any], int], None]) -> Walker:
-    """The walk that follows ``plans``; ``walk_dict`` and ``walk_list`` are the generic walk,
-    for whatever the plans do not describe."""
-    plan_of = plans.get
+             walk_list: Callable[[list[Any], int], None], label: str) -> Walker:
+    """The walk that follows ``plans``, generated as code (:func:`walk_source`);
+    ``walk_dict`` and ``walk_list`` are the generic walk, for whatever the plans do
+    not describe."""
+    source, namespace = walk_source(plans, _ROOT, discriminator)
 
-    def walk_object(node: dict[str, Any], own: ObjectPlan, room: int,
-                    resource: str | None = None) -> Any:
-        if not own.known.issuperset(node):  # a key the shape does not declare
-            return walk_dict(node, resource, room)
-        if not room:
-            raise _TooDeep
-        room -= 1
-        plan: ObjectPlan | None
-        for key, inner in own.enter:
-            value: Any = node.get(key)
-            kind = type(value)
-            if kind is dict:
-                # visit_dict inlined: one call less per nested object
-                if inner.generic:
-                    plan = None
-                else:
-                    tag = value.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else inner.untagged
-                    if plan is DEAD:
-                        continue
-                try:
-                    result = (walk_dict(value, None, room) if plan is None
-                              else walk_object(value, plan, room))
-                except MigrationError as exc:
-                    exc.path.insert(0, key)
-                    raise
-                if result is not value:
-                    node[key] = result
-            elif kind is list:
-                try:
-                    visit_list(value, inner, room)
-                except MigrationError as exc:
-                    exc.path.insert(0, key)
-                    raise
-        function = own.function
-        if function is None:
-            return node
-        name = own.name
-        assert name is not None
-        try:
-            return function(node)
-        except Exception as exc:
-            raise _located(exc, name) from exc
+    def generic(node: dict[str, Any], room: int) -> Any:
+        return walk_dict(node, None, room)
 
-    def visit_list(node: list[Any], expected: ValuePlan, room: int) -> None:
-        items = expected.items
-        if items is None or expected.generic:
-            walk_list(node, room)
-            return
-        if not room:
-            raise _TooDeep
-        room -= 1
-        generic = items.generic
-        untagged = items.untagged
-        plan: ObjectPlan | None
-        for index, value in enumerate(node):
-            kind = type(value)
-            if kind is dict:
-                if generic:
-                    plan = None
-                else:  # visit_dict inlined, as in walk_object
-                    tag = value.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else untagged
-                    if plan is DEAD:
-                        continue
-                try:
-                    result = (walk_dict(value, None, room) if plan is None
-                              else walk_object(value, plan, room))
-                except MigrationError as exc:
-                    exc.path.insert(0, index)
-                    raise
-                if result is not value:
-                    node[index] = result
-            elif kind is list:
-                try:
-                    visit_list(value, items, room)
-                except MigrationError as exc:
-                    exc.path.insert(0, index)
-                    raise
+    def dead(node: dict[str, Any], room: int, resource: str | None = None) -> Any:
+        return node  # never called: the walk tests for it and skips the object
+
+    namespace.update(walk_dict=walk_dict, walk_list=walk_list, generic=generic, dead=dead,
+                     located=_located, MigrationError=MigrationError, TooDeep=_TooDeep)
+    assert set(HELPERS) <= set(namespace)
+    filename = f"<datever walk {label} #{next(_walks)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    visit_of = namespace["visit_of"]
+    root_list = namespace["root_list"]
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
@@ -369,21 +311,23 @@ def _planned(plans: dict[str, ObjectPlan], discriminator: str,
             if kind is dict:
                 if resource is None:  # a response: the root is found by its discriminator
                     tag = node.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else None
+                    visit = visit_of(tag) if type(tag) is str else None
                 else:
-                    plan = plan_of(resource)
-                if plan is None:
+                    visit = visit_of(resource)
+                if visit is None:
                     return walk_dict(node, resource, MAX_DEPTH)
-                if plan is DEAD:
+                if visit is dead:
                     return node
-                return walk_object(node, plan, MAX_DEPTH, resource)
+                return visit(node, MAX_DEPTH, resource)
             _check_root(node, resource)
             if kind is list:
-                visit_list(node, _ROOT, MAX_DEPTH)
+                root_list(node, MAX_DEPTH)
         except _TooDeep:
             raise too_deep(resource) from None
         return node
 
+    # the source stays readable for tracebacks as long as the walk lives
+    weakref.finalize(walk, linecache.cache.pop, filename, None)
     return walk
 
 
