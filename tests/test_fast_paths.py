@@ -14,7 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datever import Change, Engine, MigrationError, move, reference_down, rename
+from datever import (
+    Change,
+    Engine,
+    MigrationError,
+    Schemas,
+    custom,
+    move,
+    reference_down,
+    rename,
+)
 from datever.changes import load_changes
 from datever.operations import Convert
 from datever.versions import Timeline
@@ -158,6 +167,49 @@ def test_moves_out_of_a_non_object_name_the_first_change() -> None:
     with pytest.raises(MigrationError, match="expected an object at 'outcome'") as failure:
         engine.down_json(b'{"object": "charge", "outcome": 5}', "v1")
     assert failure.value.change == "flat_network"
+
+
+class Buyer(msgspec.Struct, tag_field="object", tag="buyer", forbid_unknown_fields=True):
+    id: str
+    vip: bool
+
+
+class Basket(msgspec.Struct, tag_field="object", tag="basket", forbid_unknown_fields=True):
+    id: str
+    buyers: list[Buyer]
+
+
+def refuse_vips(buyer: dict[str, Any]) -> None:
+    """A down transform that fails on VIP buyers."""
+    if buyer["vip"]:
+        raise ValueError("no VIPs here")
+
+
+BASKETS = Timeline([Change(released="2021-01-01", id="buyers_checked",
+                           description="Buyers are checked.",
+                           resources={"buyer": [custom(down=refuse_vips)]})])
+
+
+def test_planned_walk_runs_as_generated_code_and_locates_failures() -> None:
+    """With shapes, the walk is generated code: a failure deep in it names the JSON path,
+    and its traceback goes through the generated walk."""
+    engine = Engine(BASKETS, schemas=Schemas([Basket, Buyer]))
+    buyers = [{"object": "buyer", "id": "u1", "vip": False},
+              {"object": "buyer", "id": "u2", "vip": True}]
+    raw = msgspec.json.encode({"object": "basket", "id": "b", "buyers": buyers})
+    with pytest.raises(MigrationError) as failure:
+        engine.down_json(raw, "v1")
+    assert failure.value.path == ["buyers", 1]
+    assert failure.value.change == "buyers_checked"
+    frames: list[str] = []
+    error: BaseException | None = failure.value
+    while error is not None:
+        tb = error.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        error = error.__cause__
+    assert any(name.startswith("<datever walk default v1 down pass 0") for name in frames)
 
 
 def seconds_to_iso() -> Any:
