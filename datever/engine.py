@@ -23,7 +23,7 @@ import msgspec
 from datever.changes import Direction, load_changes, load_resources
 from datever.errors import MigrationError
 from datever.interpreter import reference_run
-from datever.pipeline import MAX_DEPTH, Pipeline, too_deep
+from datever.pipeline import MAX_DEPTH, Pipeline, is_flat, located, too_deep
 from datever.versions import Timeline, Version
 
 if TYPE_CHECKING:
@@ -122,12 +122,43 @@ class Engine:
         if not pipeline.passes:
             return data
         if resource is None:
+            # is_flat inlined: on a small payload every call shows
+            if pipeline.flat_functions and type(data) is bytes \
+                    and data.find(b"{", 1) < 0 and data.find(b"[") < 0:
+                return self._down_flat(pipeline, data)
             try:
                 if not pipeline.might_touch(data):
                     return data
             except TypeError as exc:
                 raise self._not_bytes(pipeline, data, resource) from exc
         return self._run_json(pipeline, data, resource)
+
+    def _down_flat(self, pipeline: Pipeline, data: bytes) -> bytes:
+        """``down_json`` of an object of scalars (small responses): decoded first, since only
+        its own type matters, and scanned only when that type is not touched.
+
+        The outcome is the scan-first path's in every case: a touched type's name is in
+        the bytes (or spelled with an escape), so the scan would have said "walk".
+        """
+        try:
+            payload = self._decoder.decode(data)
+        except Exception:  # what the scan-first path makes of it: untouched, or its error
+            payload = None
+        if type(payload) is dict:
+            name = payload.get(self.discriminator)
+            function = pipeline.flat_functions.get(name) if type(name) is str else None
+            if function is not None:
+                try:
+                    result = function(payload)
+                except Exception as exc:
+                    error = located(exc, str(name))
+                    error.__cause__ = exc
+                    result = _recovered(pipeline, error, None,
+                                        lambda: self._decoder.decode(data))
+                return self._encode(pipeline, result, None)
+        if not pipeline.might_touch(data):
+            return data
+        return self._run_json(pipeline, data, None)
 
     def up_json(self, data: bytes, version: Version | str, *, resource: str) -> bytes:
         """Migrate a JSON request body for ``resource`` (``charge.create``) up from ``version``."""
@@ -145,10 +176,17 @@ class Engine:
             raise _stamped(too_deep(resource), pipeline) from None
         except TypeError as exc:
             raise self._not_bytes(pipeline, data, resource) from exc
+        walk = pipeline.walk
+        if pipeline.walk_flat is not None and type(payload) is dict and type(data) is bytes \
+                and is_flat(data):
+            walk = pipeline.walk_flat  # a small flat object: no value needs looking at
         try:
-            result = pipeline.walk(payload, resource)
+            result = walk(payload, resource)
         except Exception as exc:
             result = _recovered(pipeline, exc, resource, lambda: self._decoder.decode(data))
+        return self._encode(pipeline, result, resource)
+
+    def _encode(self, pipeline: Pipeline, result: Any, resource: str | None) -> bytes:
         try:
             return self._encoder.encode(result)
         except Exception as exc:  # a value JSON cannot hold: an int past 4300 digits, a set key

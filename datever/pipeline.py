@@ -22,7 +22,7 @@ from datever.walk_plan import HELPERS, ObjectPlan, ValuePlan, build_plan, pass_s
 if TYPE_CHECKING:
     from datever.schemas import Schemas
 
-__all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
+__all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "is_flat", "located", "too_deep"]
 
 #: How deeply arrays and objects may nest in a payload the engine decodes (the
 #: root container is level 1); a deeper one is a MigrationError ("too_deep").
@@ -97,6 +97,13 @@ class Pipeline:
         self.might_touch = _scanner(self.markers)
         #: the whole migration: one walk per pass (see :meth:`run`)
         self.walk: Walker = _chained(self._walkers)
+        #: the same migration for a root object that holds no object or array (one pass
+        #: only: a pass could create nested objects for the next to walk)
+        self.walk_flat: Walker | None = (_flat_walker(tables[0], discriminator)
+                                         if len(tables) == 1 else None)
+        #: what ``walk_flat`` hands a root object to, by resource type (empty: no flat walk)
+        self.flat_functions: dict[str, Callable[[Any], Any]] = \
+            tables[0] if len(tables) == 1 else {}
 
     @property
     def is_empty(self) -> bool:
@@ -162,6 +169,34 @@ def _scanner(markers: tuple[bytes, ...]) -> Callable[[bytes], bool]:
         return b"\\" in data or any(marker in data for marker in markers)
 
     return scan
+
+
+def _flat_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
+    """The walk of a root object whose values are all scalars: only the root can be a
+    resource, so it is handed to its function without looking at every value."""
+    get = table.get
+
+    def walk_flat(node: dict[str, Any], resource: str | None = None) -> Any:
+        name = node.get(discriminator) if resource is None else resource
+        if type(name) is not str:
+            return node
+        function = get(name)
+        if function is None:
+            return node
+        try:
+            return function(node)
+        except Exception as exc:
+            raise located(exc, name) from exc
+
+    return walk_flat
+
+
+def is_flat(data: bytes) -> bool:
+    """True when the JSON ``data`` opens no object after its first byte and no array:
+    decoded, it is a scalar or an object of scalars. Conservative: a brace or bracket
+    inside a string, or whitespace before the root object, makes it False. Two one-byte
+    searches (memchr)."""
+    return data.find(b"{", 1) < 0 and data.find(b"[") < 0
 
 
 def _chained(walkers: Sequence[Walker]) -> Walker:
@@ -231,7 +266,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
         try:
             return function(node)
         except Exception as exc:
-            raise _located(exc, resource) from exc
+            raise located(exc, resource) from exc
 
     def walk_list(node: list[Any], room: int) -> None:
         if not room:
@@ -297,7 +332,7 @@ def _planned(plans: dict[str, ObjectPlan], discriminator: str,
         return node  # never called: the walk tests for it and skips the object
 
     namespace.update(walk_dict=walk_dict, walk_list=walk_list, generic=generic, dead=dead,
-                     located=_located, MigrationError=MigrationError, TooDeep=_TooDeep)
+                     located=located, MigrationError=MigrationError, TooDeep=_TooDeep)
     assert set(HELPERS) <= set(namespace)
     filename = f"<datever walk {label} #{next(_walks)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -365,8 +400,8 @@ def too_deep(resource: str | None) -> MigrationError:
                           resource=resource, reason="too_deep")
 
 
-def _located(exc: Exception, resource: str) -> MigrationError:
-    """A MigrationError naming the change whose generated line raised ``exc``."""
+def located(exc: Exception, resource: str) -> MigrationError:
+    """A MigrationError (not raised yet) naming the change whose generated line raised ``exc``."""
     change: Change | None = None
     tb: TracebackType | None = exc.__traceback__
     while tb is not None:

@@ -26,6 +26,7 @@ from datever import (
 )
 from datever.changes import load_changes
 from datever.operations import Convert
+from datever.pipeline import is_flat
 from datever.versions import Timeline
 
 CHANGES_DIR = Path(__file__).parent.parent / "changes"
@@ -167,6 +168,82 @@ def test_moves_out_of_a_non_object_name_the_first_change() -> None:
     with pytest.raises(MigrationError, match="expected an object at 'outcome'") as failure:
         engine.down_json(b'{"object": "charge", "outcome": 5}', "v1")
     assert failure.value.change == "flat_network"
+
+
+def refuse_negative(charge: dict[str, Any]) -> None:
+    """A down transform that fails on a negative amount."""
+    amount = charge.get("amount")
+    if type(amount) is int and amount < 0:
+        raise ValueError("negative amount")
+
+
+FLAT = Timeline([
+    Change(released="2021-01-01", id="amounts", description="Amounts checked.",
+           resources={"charge": [custom(down=refuse_negative)]}),
+    Change(released="2022-01-01", id="renames", description="Renames.",
+           resources={name: [rename("old", "new")] for name in ("charge", "café", 'quo"te')}),
+])
+
+
+def flat_objects() -> st.SearchStrategy[dict[str, Any]]:
+    """Objects of scalars: touched and untouched types, strings holding braces and escapes."""
+    texts = st.sampled_from([*NAMES, "{", "[", "a{b", "\\", "é"]) | st.text(max_size=6)
+    scalars = st.none() | st.booleans() | st.integers(min_value=0) | texts
+    extra = st.dictionaries(st.sampled_from(["new", "old", "amount"]) | texts, scalars,
+                            max_size=4)
+    touched = st.sampled_from(["charge", "café", 'quo"te'])
+    kind = st.fixed_dictionaries({"object": touched | st.sampled_from(NAMES) | scalars})
+    return st.builds(lambda first, rest: {**first, **rest}, kind, extra) | extra
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=flat_objects(), encode=st.sampled_from(ENCODINGS))
+def test_flat_objects_migrate_as_the_reference_says(payload: dict[str, Any], encode: Any) -> None:
+    """An object of scalars gives the reference result, and its own bytes only when the
+    reference changes nothing."""
+    engine = Engine(FLAT)
+    version = engine.resolve("v1")
+    raw = encode(payload)
+    expected = reference_down(payload, version)
+    got = engine.down_json(raw, version)
+    assert msgspec.json.decode(got) == expected
+    if got is raw:
+        assert expected == payload
+
+
+def test_flat_object_failure_names_change_resource_and_path() -> None:
+    """A transform failing on a flat root reports what a failure in the walk reports."""
+    engine = Engine(FLAT)
+    with pytest.raises(MigrationError, match="negative amount") as failure:
+        engine.down_json(b'{"object":"charge","amount":-1}', "v1")
+    error = failure.value
+    assert (error.change, error.resource, error.path, error.reason, error.version) == (
+        "amounts", "charge", [], "transform", "v1")
+
+
+def test_flat_invalid_json_passes_untouched_only_without_a_touched_name() -> None:
+    """Invalid JSON is returned as is when no touched type is named, refused otherwise."""
+    engine = Engine(FLAT)
+    untouched = b'{"object": "refund", "amount": }'
+    assert engine.down_json(untouched, "v1") is untouched
+    with pytest.raises(MigrationError) as failure:
+        engine.down_json(b'{"object": "charge", "amount": }', "v1")
+    assert failure.value.reason == "invalid_json"
+
+
+@pytest.mark.parametrize(("raw", "flat"), [
+    (b'{"a": 1, "b": "x"}', True),
+    (b'"scalar"', True),
+    (b'{"a": "{"}', False),  # a brace in a string: conservative
+    (b'{"a": "["}', False),
+    (b'{"a": {}}', False),
+    (b'{"a": []}', False),
+    (b' {"a": 1}', False),  # whitespace before the root: conservative
+    (b'[1, 2]', False),
+])
+def test_is_flat_sees_any_nested_object_or_array(raw: bytes, flat: bool) -> None:
+    """is_flat is True only for bytes that cannot decode to a nested object or array."""
+    assert is_flat(raw) is flat
 
 
 class Buyer(msgspec.Struct, tag_field="object", tag="buyer", forbid_unknown_fields=True):
