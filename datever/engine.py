@@ -155,7 +155,10 @@ class Engine:
                     error.__cause__ = exc
                     result = _recovered(pipeline, error, None,
                                         lambda: self._decoder.decode(data))
-                return self._encode(pipeline, result, None)
+                try:
+                    return self._encoder.encode(result)
+                except Exception:
+                    return self._encode(pipeline, result, None)  # raises the located error
         if not pipeline.might_touch(data):
             return data
         return self._run_json(pipeline, data, None)
