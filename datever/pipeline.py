@@ -86,9 +86,12 @@ class Pipeline:
                                                         schemas.read_old_type), strict=True))
             self.plans = [build_plan(starts[id(segment)], table, hidden, discriminator)
                           for segment, table in zip(walked, tables, strict=True)]
+        #: per pass with shapes, the generated source of its walk (:func:`walk_source`)
+        self.walk_sources: list[str] = []
         self._walkers = [_make_walker(table, discriminator, hidden,
                                       self.plans[index] if self.plans is not None else None,
-                                      label=f"{label} {direction} pass {index}")
+                                      label=f"{label} {direction} pass {index}",
+                                      sources=self.walk_sources)
                          for index, table in enumerate(tables)]
         names = {resource for table in self.passes for resource in table}
         #: byte strings of which at least one must occur for the walk to matter
@@ -214,7 +217,8 @@ def _chained(walkers: Sequence[Walker]) -> Walker:
 
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                  opaque: dict[str, frozenset[str]] | None = None,
-                 plans: dict[str, ObjectPlan] | None = None, *, label: str = "") -> Walker:
+                 plans: dict[str, ObjectPlan] | None = None, *, label: str = "",
+                 sources: list[str] | None = None) -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function, and never
     enters the ``opaque`` properties of a resource (resource name to property names).
 
@@ -290,7 +294,8 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                     raise
 
     if plans is not None:
-        return _planned(plans, discriminator, walk_dict, walk_list, label)
+        return _planned(plans, discriminator, walk_dict, walk_list, label,
+                        [] if sources is None else sources)
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
@@ -319,11 +324,13 @@ def _check_root(node: Any, resource: str | None) -> None:
 
 def _planned(plans: dict[str, ObjectPlan], discriminator: str,
              walk_dict: Callable[[dict[str, Any], str | None, int], Any],
-             walk_list: Callable[[list[Any], int], None], label: str) -> Walker:
-    """The walk that follows ``plans``, generated as code (:func:`walk_source`);
-    ``walk_dict`` and ``walk_list`` are the generic walk, for whatever the plans do
-    not describe."""
+             walk_list: Callable[[list[Any], int], None], label: str,
+             sources: list[str]) -> Walker:
+    """The walk that follows ``plans``, generated as code (:func:`walk_source`, whose
+    source is appended to ``sources``); ``walk_dict`` and ``walk_list`` are the generic
+    walk, for whatever the plans do not describe."""
     source, namespace = walk_source(plans, _ROOT, discriminator)
+    sources.append(source)
 
     def generic(node: dict[str, Any], room: int) -> Any:
         return walk_dict(node, None, room)

@@ -289,6 +289,14 @@ def test_planned_walk_runs_as_generated_code_and_locates_failures() -> None:
     assert any(name.startswith("<datever walk default v1 down pass 0") for name in frames)
 
 
+def test_planned_walk_source_can_be_read() -> None:
+    """The generated walk of each pass is kept: a function per shape, the keys it enters."""
+    pipeline = Engine(BASKETS, schemas=Schemas([Basket, Buyer])).pipeline("v1", "down")
+    (source,) = pipeline.walk_sources
+    assert "value = node.get('buyers')" in source
+    assert "visits = {" in source
+
+
 def seconds_to_iso() -> Any:
     """The down converter of the timestamps change."""
     timeline = Timeline(load_changes(CHANGES_DIR))
