@@ -170,6 +170,16 @@ def harness_baseline(data: bytes) -> Contender:
         _identity, data), UNCHECKED, role="baseline")
 
 
+def search_baseline(data: bytes, needle: bytes) -> Contender:
+    """One ``needle in data`` search: the floor of any scan that must read every byte."""
+    return Contender(f"bytes search: {needle.decode()!r} in the payload",
+                     functools.partial(_contains, data, needle), UNCHECKED, role="baseline")
+
+
+def _contains(data: bytes, needle: bytes) -> bool:
+    return needle in data
+
+
 # -- the three ways to migrate bytes -----------------------------------------
 
 

@@ -205,6 +205,53 @@ def _emit_nested_move(src: _Source, step: Move, origin: Change) -> None:
     src.emit(f"        _t[{inner}] = _v", origin)
 
 
+def _unnesting(step: Step) -> str | None:
+    """The outer key of a move from ``outer.inner`` to a top-level key other than ``outer``."""
+    if type(step) is Move and len(step.src) == 2 and len(step.dst) == 1 \
+            and step.dst[0] != step.src[0]:
+        return step.src[0]
+    return None
+
+
+def _grouped(fused: Sequence[FusedStep]) -> list[list[FusedStep]]:
+    """``fused`` in order, consecutive moves out of one nested object grouped together."""
+    groups: list[list[FusedStep]] = []
+    for item in fused:
+        outer = _unnesting(item.step)
+        if outer is not None and groups and _unnesting(groups[-1][0].step) == outer:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+def _emit_unnest(src: _Source, group: Sequence[FusedStep]) -> None:
+    """Moves out of one nested object: one lookup and one type check for all of them.
+
+    The same result as the moves one by one: each pops its key if present and the
+    emptied object goes; an object that was empty to begin with stays.
+    """
+    first = group[0].origins[0]
+    steps = [item.step for item in group if isinstance(item.step, Move)]
+    assert len(steps) == len(group)
+    outer = repr(steps[0].src[0])
+    ids = dict.fromkeys(change.id for item in group for change in item.origins)
+    src.emit(f"    # {', '.join(ids)} "
+             f"({len(group)} moves out of {outer})")
+    src.emit(f"    _p = d.get({outer})", first)
+    src.emit("    if _p is not None:", first)
+    src.emit("        if type(_p) is not dict:", first)
+    src.emit(f"            _not_object({outer}, _p)", first)
+    src.emit("        if _p:", first)
+    for item, step in zip(group, steps, strict=True):
+        origin = item.origins[0]
+        inner, new = repr(step.src[1]), repr(step.dst[0])
+        src.emit(f"            if {inner} in _p:", origin)
+        src.emit(f"                d[{new}] = _p.pop({inner})", origin)
+    src.emit("            if not _p:", group[-1].origins[0])
+    src.emit(f"                del d[{outer}]", group[-1].origins[0])
+
+
 def _not_object(key: str, value: Any) -> None:
     raise TypeError(f"expected an object at {key!r}, found {type(value).__name__}")
 
@@ -256,11 +303,13 @@ def compile_resource(resource: str, direction: Direction,
     # ASCII only: str.isalnum() admits characters (superscripts) that no identifier may hold
     name = f"{direction}_{''.join(c if c.isascii() and c.isalnum() else '_' for c in resource)}"
     src.emit(f"def {name}(d):")
-    for item in fused:
-        if type(item.step) is Rebuild:
-            _emit_rebuild(src, item)
+    for group in _grouped(fused):
+        if len(group) > 1:
+            _emit_unnest(src, group)
+        elif type(group[0].step) is Rebuild:
+            _emit_rebuild(src, group[0])
         else:
-            _emit_step(src, item)
+            _emit_step(src, group[0])
     src.emit("    return d")
     source = "\n".join(src.lines) + "\n"
     filename = f"<datever {label} {direction} {resource} #{next(_counter)}>"

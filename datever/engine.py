@@ -23,7 +23,7 @@ import msgspec
 from datever.changes import Direction, load_changes, load_resources
 from datever.errors import MigrationError
 from datever.interpreter import reference_run
-from datever.pipeline import MAX_DEPTH, Pipeline, too_deep
+from datever.pipeline import MAX_DEPTH, Pipeline, is_flat, located, too_deep
 from datever.versions import Timeline, Version
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ class Engine:
         self._encoder = msgspec.json.Encoder()
         self._pipelines: dict[tuple[str, str], Pipeline] = {}
         self._lock = threading.Lock()
+        # the last Version object asked for down and its pipeline: a service passing the same
+        # resolved Version on every call skips the lookup (one entry: never grows)
+        self._last_down: tuple[Version | None, Pipeline | None] = (None, None)
 
     @classmethod
     def from_directory(cls, directory: str | Path = "changes", *, name: str = "default",
@@ -111,17 +114,54 @@ class Engine:
         names the root's type when it has none. Returns ``data`` itself when
         nothing in it needs migrating (then it is neither decoded nor checked).
         """
-        pipeline = self.pipeline(version, "down")
-        if pipeline.is_empty:
+        last, pipeline = self._last_down
+        if last is not version or pipeline is None:
+            pipeline = self.pipeline(version, "down")
+            if isinstance(version, Version):
+                self._last_down = (version, pipeline)
+        if not pipeline.passes:
             return data
         if resource is None:
+            # is_flat inlined: on a small payload every call shows
+            if pipeline.flat_functions and type(data) is bytes \
+                    and data.find(b"{", 1) < 0 and data.find(b"[") < 0:
+                return self._down_flat(pipeline, data)
             try:
-                untouched = not pipeline.might_touch(data)
+                if not pipeline.might_touch(data):
+                    return data
             except TypeError as exc:
                 raise self._not_bytes(pipeline, data, resource) from exc
-            if untouched:
-                return data
         return self._run_json(pipeline, data, resource)
+
+    def _down_flat(self, pipeline: Pipeline, data: bytes) -> bytes:
+        """``down_json`` of an object of scalars (small responses): decoded first, since only
+        its own type matters, and scanned only when that type is not touched.
+
+        The outcome is the scan-first path's in every case: a touched type's name is in
+        the bytes (or spelled with an escape), so the scan would have said "walk".
+        """
+        try:
+            payload = self._decoder.decode(data)
+        except Exception:  # what the scan-first path makes of it: untouched, or its error
+            payload = None
+        if type(payload) is dict:
+            name = payload.get(self.discriminator)
+            function = pipeline.flat_functions.get(name) if type(name) is str else None
+            if function is not None:
+                try:
+                    result = function(payload)
+                except Exception as exc:
+                    error = located(exc, str(name))
+                    error.__cause__ = exc
+                    result = _recovered(pipeline, error, None,
+                                        lambda: self._decoder.decode(data))
+                try:
+                    return self._encoder.encode(result)
+                except Exception:
+                    return self._encode(pipeline, result, None)  # raises the located error
+        if not pipeline.might_touch(data):
+            return data
+        return self._run_json(pipeline, data, None)
 
     def up_json(self, data: bytes, version: Version | str, *, resource: str) -> bytes:
         """Migrate a JSON request body for ``resource`` (``charge.create``) up from ``version``."""
@@ -139,7 +179,17 @@ class Engine:
             raise _stamped(too_deep(resource), pipeline) from None
         except TypeError as exc:
             raise self._not_bytes(pipeline, data, resource) from exc
-        result = self._run(pipeline, payload, resource, lambda: self._decoder.decode(data))
+        walk = pipeline.walk
+        if pipeline.walk_flat is not None and type(payload) is dict and type(data) is bytes \
+                and is_flat(data):
+            walk = pipeline.walk_flat  # a small flat object: no value needs looking at
+        try:
+            result = walk(payload, resource)
+        except Exception as exc:
+            result = _recovered(pipeline, exc, resource, lambda: self._decoder.decode(data))
+        return self._encode(pipeline, result, resource)
+
+    def _encode(self, pipeline: Pipeline, result: Any, resource: str | None) -> bytes:
         try:
             return self._encoder.encode(result)
         except Exception as exc:  # a value JSON cannot hold: an int past 4300 digits, a set key
@@ -160,18 +210,9 @@ class Engine:
         its error is raised, so both always blame the same change and place.
         """
         try:
-            return pipeline.run(payload, resource)
-        except MigrationError as exc:
-            error: MigrationError | None = exc
-            if exc.reason == "transform":
-                error, result = _replayed(pipeline, original(), resource, exc)
-                if error is None:
-                    return result
-            assert error is not None
-            raise _stamped(error, pipeline) from error.__cause__
-        except Exception as exc:  # not raised by a transform: a walk that could not finish
-            raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
-                         "transform") from exc
+            return pipeline.walk(payload, resource)
+        except Exception as exc:
+            return _recovered(pipeline, exc, resource, original)
 
     # -- Python objects -------------------------------------------------------
 
@@ -206,6 +247,22 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"<Engine {self.timeline!r}, {len(self._pipelines)} pipelines cached>"
+
+
+def _recovered(pipeline: Pipeline, exc: Exception, resource: str | None,
+               original: Callable[[], Any]) -> Any:
+    """After ``pipeline`` raised ``exc``: the reference interpreter's result, or the
+    located MigrationError to raise (see :meth:`Engine._run`)."""
+    if not isinstance(exc, MigrationError):  # not raised by a transform: a walk cut short
+        raise _error(pipeline, f"{type(exc).__name__}: {exc}", resource,
+                     "transform") from exc
+    error: MigrationError | None = exc
+    if exc.reason == "transform":
+        error, result = _replayed(pipeline, original(), resource, exc)
+        if error is None:
+            return result
+    assert error is not None
+    raise _stamped(error, pipeline) from error.__cause__
 
 
 def _error(pipeline: Pipeline, message: str, resource: str | None,

@@ -7,6 +7,9 @@ a pass of their own, so the walk order matches the reference interpreter.
 
 from __future__ import annotations
 
+import itertools
+import linecache
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from datever.changes import Change, Direction
 from datever.compiler import COMPILED, CompiledFunction, compile_resource, segments
 from datever.errors import MigrationError
-from datever.walk_plan import DEAD, ObjectPlan, ValuePlan, build_plan, pass_shapes
+from datever.walk_plan import HELPERS, ObjectPlan, ValuePlan, build_plan, pass_shapes, walk_source
 
 if TYPE_CHECKING:
     from datever.schemas import Schemas
 
-__all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
+__all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "is_flat", "located", "too_deep"]
 
 #: How deeply arrays and objects may nest in a payload the engine decodes (the
 #: root container is level 1); a deeper one is a MigrationError ("too_deep").
@@ -31,6 +34,8 @@ __all__ = ["MAX_DEPTH", "Pipeline", "deeper_than", "too_deep"]
 #: interpreter under 150, so the verdict depends on the payload alone whenever the
 #: caller leaves that much of the limit.
 MAX_DEPTH = 64
+
+_walks = itertools.count()
 
 Walker = Callable[[Any, "str | None"], Any]
 
@@ -81,13 +86,27 @@ class Pipeline:
                                                         schemas.read_old_type), strict=True))
             self.plans = [build_plan(starts[id(segment)], table, hidden, discriminator)
                           for segment, table in zip(walked, tables, strict=True)]
+        #: per pass with shapes, the generated source of its walk (:func:`walk_source`)
+        self.walk_sources: list[str] = []
         self._walkers = [_make_walker(table, discriminator, hidden,
-                                      self.plans[index] if self.plans is not None else None)
+                                      self.plans[index] if self.plans is not None else None,
+                                      label=f"{label} {direction} pass {index}",
+                                      sources=self.walk_sources)
                          for index, table in enumerate(tables)]
         names = {resource for table in self.passes for resource in table}
         #: byte strings of which at least one must occur for the walk to matter
         self.markers: tuple[bytes, ...] = tuple(
             sorted(f'"{name}"'.encode() for name in names))
+        self.might_touch = _scanner(self.markers)
+        #: the whole migration: one walk per pass (see :meth:`run`)
+        self.walk: Walker = _chained(self._walkers)
+        #: the same migration for a root object that holds no object or array (one pass
+        #: only: a pass could create nested objects for the next to walk)
+        self.walk_flat: Walker | None = (_flat_walker(tables[0], discriminator)
+                                         if len(tables) == 1 else None)
+        #: what ``walk_flat`` hands a root object to, by resource type (empty: no flat walk)
+        self.flat_functions: dict[str, Callable[[Any], Any]] = \
+            tables[0] if len(tables) == 1 else {}
 
     @property
     def is_empty(self) -> bool:
@@ -109,13 +128,9 @@ class Pipeline:
         """The generated source of every function, in pass order."""
         return "\n".join(function.source for function in self.functions())
 
-    def might_touch(self, data: bytes) -> bool:
-        """False when ``data`` cannot contain a resource this pipeline touches.
-
-        A string escape (``\\u0063harge``) could hide a type name, so data with
-        a backslash is always walked (a one-byte search is a memchr).
-        """
-        return b"\\" in data or any(marker in data for marker in self.markers)
+    #: ``might_touch(data)`` is False when the JSON bytes ``data`` cannot contain a
+    #: resource this pipeline touches (see :func:`_scanner`)
+    might_touch: Callable[[bytes], bool]
 
     def run(self, payload: Any, resource: str | None = None) -> Any:
         """Migrate ``payload`` in place (it must be a fresh object) and return it.
@@ -123,9 +138,7 @@ class Pipeline:
         ``resource`` names the root object's resource type (request bodies);
         otherwise resources are found by their discriminator.
         """
-        for walk in self._walkers:
-            payload = walk(payload, resource)
-        return payload
+        return self.walk(payload, resource)
 
     def __repr__(self) -> str:
         return (f"<Pipeline {self.direction} {self.version}: {len(self.changes)} changes, "
@@ -138,9 +151,74 @@ class Pipeline:
         yield "resources", self.resources
 
 
+def _scanner(markers: tuple[bytes, ...]) -> Callable[[bytes], bool]:
+    """The test behind :attr:`Pipeline.might_touch`: does any of ``markers`` occur?
+
+    Exact or conservative, never wrong the other way: a resource is found by
+    its discriminator's value, a JSON string that holds its quoted name
+    verbatim unless an escape spells it (``\\u0063harge``), so data with any
+    backslash is always walked (a one-byte search, a memchr). One marker, the
+    common case, is tested without a loop: on a small payload the call is the cost.
+    """
+    if len(markers) == 1:
+        only = markers[0]
+
+        def scan_one(data: bytes) -> bool:
+            return b"\\" in data or only in data
+
+        return scan_one
+
+    def scan(data: bytes) -> bool:
+        return b"\\" in data or any(marker in data for marker in markers)
+
+    return scan
+
+
+def _flat_walker(table: dict[str, Callable[[Any], Any]], discriminator: str) -> Walker:
+    """The walk of a root object whose values are all scalars: only the root can be a
+    resource, so it is handed to its function without looking at every value."""
+    get = table.get
+
+    def walk_flat(node: dict[str, Any], resource: str | None = None) -> Any:
+        name = node.get(discriminator) if resource is None else resource
+        if type(name) is not str:
+            return node
+        function = get(name)
+        if function is None:
+            return node
+        try:
+            return function(node)
+        except Exception as exc:
+            raise located(exc, name) from exc
+
+    return walk_flat
+
+
+def is_flat(data: bytes) -> bool:
+    """True when the JSON ``data`` opens no object after its first byte and no array:
+    decoded, it is a scalar or an object of scalars. Conservative: a brace or bracket
+    inside a string, or whitespace before the root object, makes it False. Two one-byte
+    searches (memchr)."""
+    return data.find(b"{", 1) < 0 and data.find(b"[") < 0
+
+
+def _chained(walkers: Sequence[Walker]) -> Walker:
+    """One walk that runs ``walkers`` in order (a single pass is its own walk)."""
+    if len(walkers) == 1:
+        return walkers[0]
+
+    def walk(payload: Any, resource: str | None = None) -> Any:
+        for each in walkers:
+            payload = each(payload, resource)
+        return payload
+
+    return walk
+
+
 def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                  opaque: dict[str, frozenset[str]] | None = None,
-                 plans: dict[str, ObjectPlan] | None = None) -> Walker:
+                 plans: dict[str, ObjectPlan] | None = None, *, label: str = "",
+                 sources: list[str] | None = None) -> Walker:
     """A bottom-up walk that hands every resource in ``table`` to its function, and never
     enters the ``opaque`` properties of a resource (resource name to property names).
 
@@ -192,7 +270,7 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
         try:
             return function(node)
         except Exception as exc:
-            raise _located(exc, resource) from exc
+            raise located(exc, resource) from exc
 
     def walk_list(node: list[Any], room: int) -> None:
         if not room:
@@ -216,7 +294,8 @@ def _make_walker(table: dict[str, Callable[[Any], Any]], discriminator: str,
                     raise
 
     if plans is not None:
-        return _planned(plans, discriminator, walk_dict, walk_list)
+        return _planned(plans, discriminator, walk_dict, walk_list, label,
+                        [] if sources is None else sources)
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
@@ -245,90 +324,28 @@ def _check_root(node: Any, resource: str | None) -> None:
 
 def _planned(plans: dict[str, ObjectPlan], discriminator: str,
              walk_dict: Callable[[dict[str, Any], str | None, int], Any],
-             walk_list: Callable[[list[Any], int], None]) -> Walker:
-    """The walk that follows ``plans``; ``walk_dict`` and ``walk_list`` are the generic walk,
-    for whatever the plans do not describe."""
-    plan_of = plans.get
+             walk_list: Callable[[list[Any], int], None], label: str,
+             sources: list[str]) -> Walker:
+    """The walk that follows ``plans``, generated as code (:func:`walk_source`, whose
+    source is appended to ``sources``); ``walk_dict`` and ``walk_list`` are the generic
+    walk, for whatever the plans do not describe."""
+    source, namespace = walk_source(plans, _ROOT, discriminator)
+    sources.append(source)
 
-    def walk_object(node: dict[str, Any], own: ObjectPlan, room: int,
-                    resource: str | None = None) -> Any:
-        if not own.known.issuperset(node):  # a key the shape does not declare
-            return walk_dict(node, resource, room)
-        if not room:
-            raise _TooDeep
-        room -= 1
-        plan: ObjectPlan | None
-        for key, inner in own.enter:
-            value: Any = node.get(key)
-            kind = type(value)
-            if kind is dict:
-                # visit_dict inlined: one call less per nested object
-                if inner.generic:
-                    plan = None
-                else:
-                    tag = value.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else inner.untagged
-                    if plan is DEAD:
-                        continue
-                try:
-                    result = (walk_dict(value, None, room) if plan is None
-                              else walk_object(value, plan, room))
-                except MigrationError as exc:
-                    exc.path.insert(0, key)
-                    raise
-                if result is not value:
-                    node[key] = result
-            elif kind is list:
-                try:
-                    visit_list(value, inner, room)
-                except MigrationError as exc:
-                    exc.path.insert(0, key)
-                    raise
-        function = own.function
-        if function is None:
-            return node
-        name = own.name
-        assert name is not None
-        try:
-            return function(node)
-        except Exception as exc:
-            raise _located(exc, name) from exc
+    def generic(node: dict[str, Any], room: int) -> Any:
+        return walk_dict(node, None, room)
 
-    def visit_list(node: list[Any], expected: ValuePlan, room: int) -> None:
-        items = expected.items
-        if items is None or expected.generic:
-            walk_list(node, room)
-            return
-        if not room:
-            raise _TooDeep
-        room -= 1
-        generic = items.generic
-        untagged = items.untagged
-        plan: ObjectPlan | None
-        for index, value in enumerate(node):
-            kind = type(value)
-            if kind is dict:
-                if generic:
-                    plan = None
-                else:  # visit_dict inlined, as in walk_object
-                    tag = value.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else untagged
-                    if plan is DEAD:
-                        continue
-                try:
-                    result = (walk_dict(value, None, room) if plan is None
-                              else walk_object(value, plan, room))
-                except MigrationError as exc:
-                    exc.path.insert(0, index)
-                    raise
-                if result is not value:
-                    node[index] = result
-            elif kind is list:
-                try:
-                    visit_list(value, items, room)
-                except MigrationError as exc:
-                    exc.path.insert(0, index)
-                    raise
+    def dead(node: dict[str, Any], room: int, resource: str | None = None) -> Any:
+        return node  # never called: the walk tests for it and skips the object
+
+    namespace.update(walk_dict=walk_dict, walk_list=walk_list, generic=generic, dead=dead,
+                     located=located, MigrationError=MigrationError, TooDeep=_TooDeep)
+    assert set(HELPERS) <= set(namespace)
+    filename = f"<datever walk {label} #{next(_walks)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    visit_of = namespace["visit_of"]
+    root_list = namespace["root_list"]
 
     def walk(node: Any, resource: str | None = None) -> Any:
         kind = type(node)
@@ -336,21 +353,23 @@ def _planned(plans: dict[str, ObjectPlan], discriminator: str,
             if kind is dict:
                 if resource is None:  # a response: the root is found by its discriminator
                     tag = node.get(discriminator)
-                    plan = plan_of(tag) if type(tag) is str else None
+                    visit = visit_of(tag) if type(tag) is str else None
                 else:
-                    plan = plan_of(resource)
-                if plan is None:
+                    visit = visit_of(resource)
+                if visit is None:
                     return walk_dict(node, resource, MAX_DEPTH)
-                if plan is DEAD:
+                if visit is dead:
                     return node
-                return walk_object(node, plan, MAX_DEPTH, resource)
+                return visit(node, MAX_DEPTH, resource)
             _check_root(node, resource)
             if kind is list:
-                visit_list(node, _ROOT, MAX_DEPTH)
+                root_list(node, MAX_DEPTH)
         except _TooDeep:
             raise too_deep(resource) from None
         return node
 
+    # the source stays readable for tracebacks as long as the walk lives
+    weakref.finalize(walk, linecache.cache.pop, filename, None)
     return walk
 
 
@@ -388,8 +407,8 @@ def too_deep(resource: str | None) -> MigrationError:
                           resource=resource, reason="too_deep")
 
 
-def _located(exc: Exception, resource: str) -> MigrationError:
-    """A MigrationError naming the change whose generated line raised ``exc``."""
+def located(exc: Exception, resource: str) -> MigrationError:
+    """A MigrationError (not raised yet) naming the change whose generated line raised ``exc``."""
     change: Change | None = None
     tb: TracebackType | None = exc.__traceback__
     while tb is not None:

@@ -208,3 +208,133 @@ def _plain(kind: Any) -> bool:
         return all(arg is Ellipsis or _plain(arg) for arg in typing.get_args(kind))
     return False
 
+
+
+# -- the planned walk as code ------------------------------------------------
+
+#: what a generated walk needs from the walker that runs it (see :func:`walk_source`)
+HELPERS = ("walk_dict", "walk_list", "generic", "dead", "located", "MigrationError", "TooDeep")
+
+
+def walk_source(plans: Mapping[str, ObjectPlan], root: ValuePlan, discriminator: str,
+                ) -> tuple[str, dict[str, Any]]:
+    """The planned walk of one pass as Python source, and the objects it binds.
+
+    Every live :class:`ObjectPlan` becomes a function ``o<n>(node, room, resource=None)``
+    and every list plan a function ``l<n>(node, room)``, with the properties to
+    enter, the keys to check and the resource function written in: nothing is
+    looked up in a plan while a payload is walked. The source defines ``visits``
+    (resource name to its function, or ``dead``) and ``root_list``; the names in
+    :data:`HELPERS` must be added to the globals before it runs.
+    """
+    return _WalkWriter(plans, discriminator).write(root)
+
+
+class _WalkWriter:
+    def __init__(self, plans: Mapping[str, ObjectPlan], discriminator: str) -> None:
+        self.plans = plans
+        self.discriminator = discriminator
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {}
+        self.objects: dict[int, str] = {}  # id(plan) -> its function's name
+        self.lists: dict[int, str] = {}
+        self.pending: list[tuple[str, Any]] = []
+
+    def write(self, root: ValuePlan) -> tuple[str, dict[str, Any]]:
+        named = {name: self._object(plan) for name, plan in self.plans.items()
+                 if plan is not DEAD}
+        root_list = self._list(root)
+        while self.pending:
+            kind, plan = self.pending.pop()
+            if kind == "object":
+                self._write_object(plan)
+            else:
+                self._write_list(plan)
+        entries = ", ".join(f"{name!r}: {named.get(name, 'dead')}" for name in self.plans)
+        self.lines += [f"visits = {{{entries}}}", "visit_of = visits.get",
+                       f"root_list = {root_list}", ""]
+        return "\n".join(self.lines), self.globals
+
+    def _bind(self, value: Any, hint: str) -> str:
+        name = f"_{hint}{len(self.globals)}"
+        self.globals[name] = value
+        return name
+
+    def _object(self, plan: ObjectPlan) -> str:
+        name = self.objects.get(id(plan))
+        if name is None:
+            name = self.objects[id(plan)] = f"o{len(self.objects)}"
+            self.pending.append(("object", plan))
+        return name
+
+    def _list(self, plan: ValuePlan) -> str:
+        if plan.items is None or plan.generic:
+            return "walk_list"
+        name = self.lists.get(id(plan))
+        if name is None:
+            name = self.lists[id(plan)] = f"l{len(self.lists)}"
+            self.pending.append(("list", plan))
+        return name
+
+    def _write_object(self, plan: ObjectPlan) -> None:
+        emit = self.lines.append
+        emit(f"def {self._object(plan)}(node, room, resource=None):")
+        emit(f"    if not {self._bind(plan.known, 'known')}.issuperset(node):")
+        emit("        return walk_dict(node, resource, room)")
+        emit("    if not room:")
+        emit("        raise TooDeep")
+        emit("    room -= 1")
+        for key, inner in plan.enter:
+            where = repr(key)
+            emit(f"    value = node.get({where})")
+            emit("    kind = type(value)")
+            emit("    if kind is dict:")
+            self._visit_dict(inner, where, "        ")
+            emit("    elif kind is list:")
+            self._call(f"{self._list(inner)}(value, room)", where, "        ")
+        if plan.function is None:
+            emit("    return node")
+        else:
+            emit("    try:")
+            emit(f"        return {self._bind(plan.function, 'function')}(node)")
+            emit("    except Exception as exc:")
+            emit(f"        raise located(exc, {plan.name!r}) from exc")
+        emit("")
+
+    def _write_list(self, plan: ValuePlan) -> None:
+        items = plan.items
+        assert items is not None
+        emit = self.lines.append
+        emit(f"def {self._list(plan)}(node, room):")
+        emit("    if not room:")
+        emit("        raise TooDeep")
+        emit("    room -= 1")
+        emit("    for index, value in enumerate(node):")
+        emit("        kind = type(value)")
+        emit("        if kind is dict:")
+        self._visit_dict(items, "index", "            ")
+        emit("        elif kind is list:")
+        self._call(f"{self._list(items)}(value, room)", "index", "            ")
+        emit("")
+
+    def _visit_dict(self, inner: ValuePlan, where: str, indent: str) -> None:
+        """Walk the dict ``value`` held at ``node[where]`` as ``inner`` says it may be."""
+        emit = self.lines.append
+        if inner.generic:
+            visit = "generic"
+        else:
+            untagged = "generic" if inner.untagged is None else self._object(inner.untagged)
+            emit(f"{indent}tag = value.get({self.discriminator!r})")
+            emit(f"{indent}visit = visit_of(tag, generic) if type(tag) is str else {untagged}")
+            emit(f"{indent}if visit is not dead:")
+            indent += "    "
+            visit = "visit"
+        self._call(f"result = {visit}(value, room)", where, indent)
+        emit(f"{indent}if result is not value:")
+        emit(f"{indent}    node[{where}] = result")
+
+    def _call(self, call: str, where: str, indent: str) -> None:
+        """``call``, adding ``where`` to the path of a MigrationError on its way out."""
+        self.lines += [f"{indent}try:", f"{indent}    {call}",
+                       f"{indent}except MigrationError as exc:",
+                       f"{indent}    exc.path.insert(0, {where})", f"{indent}    raise"]
