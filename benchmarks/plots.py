@@ -32,6 +32,8 @@ from benchmarks.asgi_requests import cases
 RESULTS = Path(__file__).resolve().parent / "results"
 ENGINE_ROWS = {"floor: msgspec Decoder + Encoder": "floor (msgspec decode + encode)",
                "datever compiled: engine.down_json": "datever compiled",
+               "datever compiled with schemas: engine.down_json":
+                   "datever compiled with shapes",
                "datever reference: decode + reference_down + encode": "reference interpreter"}
 
 
@@ -68,7 +70,8 @@ class Curves:
 
 
 def _engine_points(changes: int, size: int, settings: c.Settings) -> dict[str, list[float]]:
-    """µs per call of floor, compiled and reference on a list down to the oldest version."""
+    """µs per call of floor, compiled (without and with shapes) and reference on a list
+    down to the oldest version."""
     directory = Path(tempfile.mkdtemp(prefix="datever-plot-"))
     try:
         h.write_changes(directory, changes)
@@ -78,7 +81,10 @@ def _engine_points(changes: int, size: int, settings: c.Settings) -> dict[str, l
         if msgspec.json.decode(engine.down_json(raw, version)) != h.item_list(size, 0):
             raise c.BenchmarkError(f"{changes} changes, {size} B: datever's oldest list is "
                                    "not the history's")
+        shaped = datever.Engine.from_directory(directory,
+                                               schemas=h.head_schemas(changes))
         measured = c.measure([c.floor(raw), c.compiled(engine, raw, version),
+                              c.compiled_with_schemas(shaped, raw, version),
                               c.reference(raw, version)], settings)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -131,8 +137,8 @@ def measure(plan: Plan, settings: c.Settings,
     return curves
 
 
-_STYLE = {"datever": ("tab:blue", "o"), "cadwyn": ("tab:red", "s"),
-          "floor": ("tab:gray", "^"), "reference": ("tab:green", "D")}
+_STYLE = {"datever compiled with": ("tab:cyan", "v"), "datever": ("tab:blue", "o"),
+          "cadwyn": ("tab:red", "s"), "floor": ("tab:gray", "^"), "reference": ("tab:green", "D")}
 
 
 def _style(name: str) -> tuple[str, str]:

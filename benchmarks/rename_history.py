@@ -210,3 +210,20 @@ def cadwyn_app(changes: int, listing: dict[str, Any]) -> Any:
 def encoded(payload: Any) -> bytes:
     """``payload`` as compact JSON bytes."""
     return msgspec.json.encode(payload)
+
+
+def head_schemas(changes: int) -> Any:
+    """The head shapes of the history after ``changes`` changes, as strict msgspec Structs
+    (``item``, its ``list`` envelope and the ``item.create`` body): for datever with
+    shapes declared."""
+    import datever
+
+    strict = {"forbid_unknown_fields": True}
+    item = msgspec.defstruct("Item", [("id", str), (f"title_{changes}", str),
+                                      ("quantity", int), ("note", str)],
+                             tag_field="object", tag="item", **strict)
+    listing = msgspec.defstruct("ItemList", [("data", list[item])],  # type: ignore[valid-type]
+                                tag_field="object", tag="list", **strict)
+    create = msgspec.defstruct("ItemCreate", [("name", str), (f"qty_{changes}", int),
+                                              ("note", str)], **strict)
+    return datever.Schemas([item, listing], requests={"item.create": create})

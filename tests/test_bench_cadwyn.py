@@ -96,7 +96,10 @@ def test_quick_comparison_measures_both_libraries() -> None:
 def test_scaling_curves_are_written_as_pngs(tmp_path: Path) -> None:
     """The quick plan draws the three figures and their data into the given directory."""
     plan = plots.Plan([1], [1], [1_000], 1, list_bytes=2_000)
-    paths = plots.draw(plots.measure(plan, LIGHT), plan, tmp_path, plots.caption(LIGHT))
+    curves = plots.measure(plan, LIGHT)
+    assert set(curves.by_changes) == {"floor (msgspec decode + encode)", "datever compiled",
+                                      "datever compiled with shapes", "reference interpreter"}
+    paths = plots.draw(curves, plan, tmp_path, plots.caption(LIGHT))
     assert [path.name for path in paths] == ["scaling_changes.png", "scaling_payload.png",
                                              "scaling_startup.png"]
     for path in paths:
