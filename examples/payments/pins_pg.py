@@ -11,27 +11,16 @@ from collections.abc import Callable
 
 from datever.pins import Pin
 from datever.pins_pg import PostgresPinStore
+from examples.payments.storage import Clocked
 
 
-class ClockedPostgresPins(PostgresPinStore):
+class ClockedPostgresPins(Clocked, PostgresPinStore):
     """The PostgreSQL store at ``url``, timed by ``clock`` unless a call says ``now``
-    (as :class:`~examples.payments.storage.ClockedPins` is for SQLite)."""
+    (see :class:`~examples.payments.storage.Clocked`), awaited calls too."""
 
     def __init__(self, url: str, clock: Callable[[], dt.datetime]) -> None:
         super().__init__(url)
         self.clock = clock
-
-    def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Pin ``account`` to ``version`` unless it is pinned already; return its pin."""
-        return super().pin_first(account, version, now=now or self.clock())
-
-    def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Move the pin of ``account`` forward to ``version``."""
-        return super().upgrade(account, version, now=now or self.clock())
-
-    def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
-        """Undo the last upgrade of ``account``, within the rollback window."""
-        return super().rollback(account, now=now or self.clock())
 
     async def apin_first(self, account: str, version: str, *,
                          now: dt.datetime | None = None) -> Pin:

@@ -95,29 +95,37 @@ class Store:
         self._db.close()
 
 
-class ClockedPins(SQLitePinStore):
-    """Version pins in the SQLite file ``path``, timed by ``clock`` unless a call says ``now``.
+class Clocked:
+    """A pin store whose calls that name no time take it from ``self.clock``.
 
     The selector pins an account on its first request without naming a time;
-    this store takes it from the service's clock, so a fixed clock gives
-    fixed ``pinned_at`` times.
+    a store with this mixin takes it from the service's clock, so a fixed
+    clock gives fixed ``pinned_at`` times. It comes first among the bases,
+    before the store it times.
     """
+
+    clock: Callable[[], dt.datetime]
+
+    def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
+        """Pin ``account`` to ``version`` unless it is pinned already; return its pin."""
+        return super().pin_first(account, version, now=now or self.clock())  # type: ignore[misc]
+
+    def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
+        """Move the pin of ``account`` forward to ``version``."""
+        return super().upgrade(account, version, now=now or self.clock())  # type: ignore[misc]
+
+    def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
+        """Undo the last upgrade of ``account``, within the rollback window."""
+        return super().rollback(account, now=now or self.clock())  # type: ignore[misc]
+
+
+class ClockedPins(Clocked, SQLitePinStore):
+    """Version pins in the SQLite file ``path``, timed by ``clock`` unless a call says
+    ``now`` (see :class:`Clocked`)."""
 
     def __init__(self, path: str | os.PathLike[str], clock: Callable[[], dt.datetime]) -> None:
         super().__init__(path)
         self.clock = clock
-
-    def pin_first(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Pin ``account`` to ``version`` unless it is pinned already; return its pin."""
-        return super().pin_first(account, version, now=now or self.clock())
-
-    def upgrade(self, account: str, version: str, *, now: dt.datetime | None = None) -> Pin:
-        """Move the pin of ``account`` forward to ``version``."""
-        return super().upgrade(account, version, now=now or self.clock())
-
-    def rollback(self, account: str, *, now: dt.datetime | None = None) -> Pin:
-        """Undo the last upgrade of ``account``, within the rollback window."""
-        return super().rollback(account, now=now or self.clock())
 
 
 Pins: TypeAlias = "ClockedPins | ClockedPostgresPins"
